@@ -1,0 +1,118 @@
+"""Running coroutines from synchronous code and driving the pipeline.
+
+phial writes its request pipeline once, as coroutines. The WSGI driver runs
+them with :func:`drive`, which never suspends because on WSGI every user
+callable has been made synchronous; the ASGI driver awaits them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import inspect
+import threading
+import typing as t
+from collections.abc import Coroutine
+from functools import partial
+
+T = t.TypeVar("T")
+
+#: Set by the ASGI driver: the server's event loop. Synchronous user code that
+#: the ASGI driver runs in a worker thread sends its coroutines back to it.
+_cv_server_loop: contextvars.ContextVar[asyncio.AbstractEventLoop] = contextvars.ContextVar(
+    "phial.server_loop"
+)
+
+
+def drive(coro: Coroutine[t.Any, t.Any, T]) -> T:
+    """Run a pipeline coroutine that is known not to suspend, and return its value."""
+    try:
+        coro.send(None)
+    except StopIteration as stop:
+        return stop.value  # type: ignore[no-any-return]  # StopIteration carries T
+    coro.close()
+    raise RuntimeError(
+        "A synchronous phial pipeline step awaited something. Call async functions"
+        " through app.ensure_sync() when serving over WSGI."
+    )
+
+
+def is_async_callable(func: t.Any) -> bool:
+    """Whether calling ``func`` returns a coroutine (functions, partials, objects)."""
+    while isinstance(func, partial):
+        func = func.func
+    if inspect.iscoroutinefunction(func):
+        return True
+    call = getattr(func, "__call__", None)  # noqa: B004  # objects with an async __call__
+    return call is not None and not inspect.isfunction(func) and inspect.iscoroutinefunction(call)
+
+
+class LoopPerThread:
+    """One persistent event loop per thread, for coroutines called from WSGI code.
+
+    Creating a loop per call would break libraries that bind connections or
+    locks to a loop; one loop per worker thread keeps them valid across requests.
+    """
+
+    def __init__(self) -> None:
+        self._local = threading.local()
+
+    def run(self, coro: Coroutine[t.Any, t.Any, T]) -> T:
+        """Run ``coro`` to completion and return its result."""
+        server_loop = _cv_server_loop.get(None)
+        if server_loop is not None and not _in_loop_thread(server_loop):
+            # An ASGI worker thread: the coroutine belongs on the server's loop,
+            # with the caller's context so request and g stay visible.
+            ctx = contextvars.copy_context()
+            future: asyncio.Future[T] = asyncio.Future(loop=server_loop)
+
+            def start() -> None:
+                task = ctx.run(server_loop.create_task, coro)
+                asyncio.futures._chain_future(task, future)  # type: ignore[attr-defined]  # stdlib helper
+
+            return _wait_on(server_loop, future, start)
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            pass
+        else:
+            coro.close()
+            raise RuntimeError(
+                "An async function was called synchronously from inside a running event"
+                " loop. Await it instead, or call it from a thread."
+            )
+        loop: asyncio.AbstractEventLoop | None = getattr(self._local, "loop", None)
+        if loop is None or loop.is_closed():
+            loop = asyncio.new_event_loop()
+            self._local.loop = loop
+        return loop.run_until_complete(coro)
+
+
+def _in_loop_thread(loop: asyncio.AbstractEventLoop) -> bool:
+    try:
+        return asyncio.get_running_loop() is loop
+    except RuntimeError:
+        return False
+
+
+def _wait_on(
+    loop: asyncio.AbstractEventLoop, future: asyncio.Future[T], start: t.Callable[[], None]
+) -> T:
+    import concurrent.futures
+
+    done: concurrent.futures.Future[T] = concurrent.futures.Future()
+
+    def relay(f: asyncio.Future[T]) -> None:
+        if f.cancelled():
+            done.cancel()
+        elif f.exception() is not None:
+            done.set_exception(f.exception())  # type: ignore[arg-type]  # checked above
+        else:
+            done.set_result(f.result())
+
+    def begin() -> None:
+        future.add_done_callback(relay)
+        start()
+
+    loop.call_soon_threadsafe(begin)
+    return done.result()

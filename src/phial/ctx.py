@@ -1,0 +1,307 @@
+"""Application and request contexts, kept on ContextVars.
+
+A context is a cheap object: pushing sets a ContextVar and keeps the token;
+popping runs the teardown functions and resets it. The URL adapter and the
+session are created on first use, because most requests need neither.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import sys
+import typing as t
+from functools import update_wrapper
+from types import TracebackType
+
+from werkzeug.exceptions import HTTPException
+
+from . import typing as ft
+from .globals import _cv_app, _cv_request
+from .signals import _send, appcontext_popped, appcontext_pushed
+
+if t.TYPE_CHECKING:
+    from _typeshed.wsgi import WSGIEnvironment
+    from werkzeug.routing import MapAdapter
+
+    from .app import Phial
+    from .sessions import SessionMixin
+    from .wrappers import Request
+
+_sentinel = object()
+_UNSET: t.Any = object()
+
+
+class _AppCtxGlobals:
+    """The ``g`` namespace: a plain object for data shared during one app context.
+
+    Besides attributes it offers ``get``, ``pop``, ``setdefault``, ``in`` and
+    iteration over the attribute names.
+    """
+
+    def __getattr__(self, name: str) -> t.Any:
+        try:
+            return self.__dict__[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def __setattr__(self, name: str, value: t.Any) -> None:
+        self.__dict__[name] = value
+
+    def __delattr__(self, name: str) -> None:
+        try:
+            del self.__dict__[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def get(self, name: str, default: t.Any | None = None) -> t.Any:
+        """The attribute ``name``, or ``default`` when it is not set."""
+        return self.__dict__.get(name, default)
+
+    def pop(self, name: str, default: t.Any = _sentinel) -> t.Any:
+        """Remove and return ``name``; raise KeyError unless ``default`` is given."""
+        if default is _sentinel:
+            return self.__dict__.pop(name)
+        return self.__dict__.pop(name, default)
+
+    def setdefault(self, name: str, default: t.Any = None) -> t.Any:
+        """Return ``name``, setting it to ``default`` first if it is missing."""
+        return self.__dict__.setdefault(name, default)
+
+    def __contains__(self, item: str) -> bool:
+        return item in self.__dict__
+
+    def __iter__(self) -> t.Iterator[str]:
+        return iter(self.__dict__)
+
+    def __repr__(self) -> str:
+        ctx = _cv_app.get(None)
+        if ctx is not None:
+            return f"<phial.g of '{ctx.app.name}'>"
+        return object.__repr__(self)
+
+
+def after_this_request(f: ft.AfterRequestCallable[t.Any]) -> ft.AfterRequestCallable[t.Any]:
+    """Run ``f(response)`` after the current request only.
+
+    Raises RuntimeError outside a request context.
+    """
+    ctx = _cv_request.get(None)
+    if ctx is None:
+        raise RuntimeError(
+            "'after_this_request' can only be used when a request context is active,"
+            " such as in a view function."
+        )
+    ctx._after_request_functions.append(f)
+    return f
+
+
+F = t.TypeVar("F", bound=t.Callable[..., t.Any])
+
+
+def copy_current_request_context(f: F) -> F:
+    """Decorate ``f`` so it runs inside a copy of the current request context.
+
+    Useful for work handed to another thread or greenlet that still needs
+    ``request`` and ``session``.
+    """
+    ctx = _cv_request.get(None)
+    if ctx is None:
+        raise RuntimeError(
+            "'copy_current_request_context' can only be used when a request context is"
+            " active, such as in a view function."
+        )
+    ctx = ctx.copy()
+
+    def wrapper(*args: t.Any, **kwargs: t.Any) -> t.Any:
+        with ctx:
+            return ctx.app.ensure_sync(f)(*args, **kwargs)
+
+    return update_wrapper(wrapper, f)  # type: ignore[return-value]  # same signature as f
+
+
+def has_request_context() -> bool:
+    """Whether a request context is active (``request`` is usable)."""
+    return _cv_request.get(None) is not None
+
+
+def has_app_context() -> bool:
+    """Whether an application context is active (``current_app`` is usable)."""
+    return _cv_app.get(None) is not None
+
+
+class AppContext:
+    """Makes an application current: ``current_app`` and ``g`` point at it.
+
+    Pushed implicitly with each request, or explicitly with
+    ``with app.app_context():`` in scripts, CLI commands and tests.
+    """
+
+    def __init__(self, app: Phial) -> None:
+        self.app = app
+        self.g: _AppCtxGlobals = app.app_ctx_globals_class()
+        self._url_adapter: MapAdapter | None = _UNSET
+        self._cv_tokens: list[contextvars.Token[AppContext]] = []
+
+    @property
+    def url_adapter(self) -> MapAdapter | None:
+        """The URL map bound to ``SERVER_NAME``, or ``None``; made on first use."""
+        if self._url_adapter is _UNSET:
+            self._url_adapter = self.app.create_url_adapter(None)
+        return self._url_adapter
+
+    @url_adapter.setter
+    def url_adapter(self, value: MapAdapter | None) -> None:
+        self._url_adapter = value
+
+    def push(self) -> None:
+        """Make this context current."""
+        self._cv_tokens.append(_cv_app.set(self))
+        if appcontext_pushed.receivers:
+            _send(appcontext_pushed, self.app, _async_wrapper=self.app.ensure_sync)
+
+    def pop(self, exc: BaseException | None = _sentinel) -> None:  # type: ignore[assignment]  # sentinel means "the current exception"
+        """Pop this context; the last pop runs the teardown_appcontext functions."""
+        try:
+            if len(self._cv_tokens) == 1:
+                if exc is _sentinel:
+                    exc = sys.exc_info()[1]
+                self.app.do_teardown_appcontext(exc)
+        finally:
+            ctx = _cv_app.get()
+            _cv_app.reset(self._cv_tokens.pop())
+        if ctx is not self:
+            raise AssertionError(f"Popped the wrong app context ({ctx!r} instead of {self!r}).")
+        if appcontext_popped.receivers:
+            _send(appcontext_popped, self.app, _async_wrapper=self.app.ensure_sync)
+
+    def __enter__(self) -> AppContext:
+        self.push()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type | None,
+        exc_value: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.pop(exc_value)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} of {self.app.name!r}>"
+
+
+class RequestContext:
+    """Everything about one request: the request object, its match, its session.
+
+    Pushing it also pushes an application context when the app is not already
+    current. The session is opened the first time it is read.
+    """
+
+    def __init__(
+        self,
+        app: Phial,
+        environ: WSGIEnvironment,
+        request: Request | None = None,
+        session: SessionMixin | None = None,
+    ) -> None:
+        self.app = app
+        if request is None:
+            request = app.request_class(environ)
+        self.request: Request = request
+        self._url_adapter: MapAdapter | None = _UNSET
+        self.flashes: list[tuple[str, str]] | None = None
+        self._session: SessionMixin | None = session
+        self._after_request_functions: list[ft.AfterRequestCallable[t.Any]] = []
+        self._cv_tokens: list[tuple[contextvars.Token[RequestContext], AppContext | None]] = []
+
+    @property
+    def url_adapter(self) -> MapAdapter | None:
+        """The URL map bound to this request; made on first use (URL building,
+        or matching that the fast route table could not answer)."""
+        if self._url_adapter is _UNSET:
+            try:
+                self._url_adapter = self.app.create_url_adapter(self.request)
+            except HTTPException as e:
+                self._url_adapter = None
+                self.request.routing_exception = e
+        return self._url_adapter
+
+    @url_adapter.setter
+    def url_adapter(self, value: MapAdapter | None) -> None:
+        self._url_adapter = value
+
+    @property
+    def session(self) -> SessionMixin:
+        """The session, opened through ``app.session_interface`` on first access."""
+        session = self._session
+        if session is None:
+            session = self._session = self.app._open_session(self.request)
+        return session
+
+    @session.setter
+    def session(self, value: SessionMixin) -> None:
+        self._session = value
+
+    def copy(self) -> RequestContext:
+        """A new context for the same request object and session."""
+        return self.__class__(
+            self.app, self.request.environ, request=self.request, session=self._session
+        )
+
+    def match_request(self) -> None:
+        """Match the request to a rule; a routing failure is stored, not raised."""
+        self.app._match_request(self)
+
+    def push(self) -> None:
+        """Make this request current, pushing an app context if needed."""
+        app_ctx = _cv_app.get(None)
+        if app_ctx is None or app_ctx.app is not self.app:
+            app_ctx = self.app.app_context()
+            app_ctx.push()
+        else:
+            app_ctx = None
+        self._cv_tokens.append((_cv_request.set(self), app_ctx))
+        if self.request.url_rule is None and self.request.routing_exception is None:
+            self.match_request()
+
+    def pop(self, exc: BaseException | None = _sentinel) -> None:  # type: ignore[assignment]  # sentinel means "the current exception"
+        """Pop this context; the last pop runs the teardown_request functions."""
+        clear_request = len(self._cv_tokens) == 1
+        try:
+            if clear_request:
+                if exc is _sentinel:
+                    exc = sys.exc_info()[1]
+                self.app.do_teardown_request(exc)
+                request_close = getattr(self.request, "close", None)
+                if request_close is not None:
+                    request_close()
+        finally:
+            ctx = _cv_request.get()
+            token, app_ctx = self._cv_tokens.pop()
+            _cv_request.reset(token)
+            if clear_request:
+                ctx.request.environ["werkzeug.request"] = None
+            if app_ctx is not None:
+                app_ctx.pop(exc)
+            if ctx is not self:
+                raise AssertionError(
+                    f"Popped the wrong request context ({ctx!r} instead of {self!r})."
+                )
+
+    def __enter__(self) -> RequestContext:
+        self.push()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type | None,
+        exc_value: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.pop(exc_value)
+
+    def __repr__(self) -> str:
+        return (
+            f"<{type(self).__name__} {self.request.url!r}"
+            f" [{self.request.method}] of {self.app.name}>"
+        )

@@ -1,0 +1,375 @@
+"""Tagged JSON: a compact way to store non-JSON types in JSON, used by sessions.
+
+Values JSON cannot represent are wrapped in a one-key object whose key is a
+*tag*, for example ``{" t": [1, 2]}`` for the tuple ``(1, 2)``. Tag keys start
+with a space so they rarely collide with real data. The format is the same as
+Flask's, byte for byte, so a session cookie written by either framework can be
+read by the other.
+
+The built-in tags, in the order they are tried:
+
+======= ======================== ==========================================
+key     type                     stored as
+======= ======================== ==========================================
+``di``  dict with one tag key    the dict, with ``__`` added to that key
+(none)  dict                     an object whose values are tagged
+``t``   tuple                    a list of tagged items
+(none)  list                     a list of tagged items
+``b``   bytes                    base64 text
+``m``   objects with ``__html__`` the ``__html__()`` text; loads as ``Markup``
+``u``   :class:`uuid.UUID`       its hex digits
+``d``   :class:`datetime.datetime` an HTTP date; loads as an aware UTC datetime
+======= ======================== ==========================================
+
+(Each key above has a leading space: ``" di"``, ``" t"`` and so on.)
+
+Add a type by subclassing :class:`JSONTag` and registering it::
+
+    class TagOrderedDict(JSONTag):
+        key = " od"
+
+        def check(self, value):
+            return isinstance(value, OrderedDict)
+
+        def to_json(self, value):
+            return [[k, self.serializer.tag(v)] for k, v in value.items()]
+
+        def to_python(self, value):
+            return OrderedDict(value)
+
+    app.session_interface.serializer.register(TagOrderedDict, index=0)
+"""
+
+from __future__ import annotations
+
+import typing as t
+from base64 import b64decode, b64encode
+from datetime import datetime
+from uuid import UUID
+
+from markupsafe import Markup
+from werkzeug.http import http_date, parse_date
+
+from . import dumps, loads
+
+__all__ = [
+    "JSONTag",
+    "PassDict",
+    "PassList",
+    "TagBytes",
+    "TagDateTime",
+    "TagDict",
+    "TagMarkup",
+    "TagTuple",
+    "TagUUID",
+    "TaggedJSONSerializer",
+]
+
+
+class JSONTag:
+    """Base class for one tag of :class:`TaggedJSONSerializer`.
+
+    A subclass sets :attr:`key` and implements :meth:`check`, :meth:`to_json` and
+    :meth:`to_python`.
+
+    :param serializer: The serializer this tag belongs to; use it to tag values
+        nested inside the one being converted.
+    """
+
+    __slots__ = ("serializer",)
+
+    key: str = ""
+    """The tag's key in the JSON output. An empty key marks a pass-through tag:
+    its output is not wrapped, and it is never looked up when loading."""
+
+    def __init__(self, serializer: TaggedJSONSerializer) -> None:
+        self.serializer = serializer
+
+    def check(self, value: t.Any) -> bool:
+        """Whether this tag should handle ``value``."""
+        raise NotImplementedError
+
+    def to_json(self, value: t.Any) -> t.Any:
+        """Convert ``value`` to something JSON can hold (without the tag key)."""
+        raise NotImplementedError
+
+    def to_python(self, value: t.Any) -> t.Any:
+        """Convert the JSON form back into the Python value."""
+        raise NotImplementedError
+
+    def tag(self, value: t.Any) -> t.Any:
+        """Convert ``value`` and wrap it as ``{key: converted}``."""
+        return {self.key: self.to_json(value)}
+
+
+class TagDict(JSONTag):
+    """Tag a dict whose only key is itself a registered tag key.
+
+    Without this, such a dict would be mistaken for a tagged value when loading. The
+    key is stored with ``__`` appended and the suffix is removed on load.
+    """
+
+    __slots__ = ()
+    key = " di"
+
+    def check(self, value: t.Any) -> bool:
+        """Whether ``value`` is a one-key dict whose key is a tag key."""
+        return (
+            isinstance(value, dict)
+            and len(value) == 1
+            and next(iter(value)) in self.serializer.tags
+        )
+
+    def to_json(self, value: t.Any) -> t.Any:
+        """Rename the key to ``key + "__"`` and tag its value."""
+        ((key, item),) = value.items()
+        return {f"{key}__": self.serializer.tag(item)}
+
+    def to_python(self, value: t.Any) -> t.Any:
+        """Strip the ``__`` suffix from the key."""
+        ((key, item),) = value.items()
+        return {key[:-2]: item}
+
+
+class PassDict(JSONTag):
+    """Pass dicts through, tagging each of their values."""
+
+    __slots__ = ()
+
+    def check(self, value: t.Any) -> bool:
+        """Whether ``value`` is a dict."""
+        return isinstance(value, dict)
+
+    def to_json(self, value: t.Any) -> t.Any:
+        """Tag every value; keys are left to JSON."""
+        # Keys stay as they are; JSON object keys must be strings anyway.
+        tag = self.serializer.tag
+        return {k: tag(v) for k, v in value.items()}
+
+    # A pass-through tag adds no wrapper.
+    tag = to_json
+
+
+class TagTuple(JSONTag):
+    """Store a tuple as a list of tagged items, and load it back as a tuple."""
+
+    __slots__ = ()
+    key = " t"
+
+    def check(self, value: t.Any) -> bool:
+        """Whether ``value`` is a tuple."""
+        return isinstance(value, tuple)
+
+    def to_json(self, value: t.Any) -> t.Any:
+        """Tag each item into a list."""
+        tag = self.serializer.tag
+        return [tag(item) for item in value]
+
+    def to_python(self, value: t.Any) -> t.Any:
+        """Rebuild the tuple."""
+        return tuple(value)
+
+
+class PassList(JSONTag):
+    """Pass lists through, tagging each item."""
+
+    __slots__ = ()
+
+    def check(self, value: t.Any) -> bool:
+        """Whether ``value`` is a list."""
+        return isinstance(value, list)
+
+    def to_json(self, value: t.Any) -> t.Any:
+        """Tag each item."""
+        tag = self.serializer.tag
+        return [tag(item) for item in value]
+
+    # A pass-through tag adds no wrapper.
+    tag = to_json
+
+
+class TagBytes(JSONTag):
+    """Store bytes as standard base64 text."""
+
+    __slots__ = ()
+    key = " b"
+
+    def check(self, value: t.Any) -> bool:
+        """Whether ``value`` is bytes."""
+        return isinstance(value, bytes)
+
+    def to_json(self, value: t.Any) -> t.Any:
+        """Encode to base64 text."""
+        return b64encode(value).decode("ascii")
+
+    def to_python(self, value: t.Any) -> t.Any:
+        """Decode the base64 text."""
+        return b64decode(value)
+
+
+class TagMarkup(JSONTag):
+    """Store objects with an ``__html__`` method as their HTML text, and load them
+    as :class:`~markupsafe.Markup`."""
+
+    __slots__ = ()
+    key = " m"
+
+    def check(self, value: t.Any) -> bool:
+        """Whether ``value`` has a callable ``__html__``."""
+        return callable(getattr(value, "__html__", None))
+
+    def to_json(self, value: t.Any) -> t.Any:
+        """The text of ``value.__html__()``."""
+        return str(value.__html__())
+
+    def to_python(self, value: t.Any) -> t.Any:
+        """Mark the text as safe HTML again."""
+        return Markup(value)
+
+
+class TagUUID(JSONTag):
+    """Store a :class:`~uuid.UUID` as its 32 hex digits."""
+
+    __slots__ = ()
+    key = " u"
+
+    def check(self, value: t.Any) -> bool:
+        """Whether ``value`` is a UUID."""
+        return isinstance(value, UUID)
+
+    def to_json(self, value: t.Any) -> t.Any:
+        """The hex digits, without dashes."""
+        return value.hex
+
+    def to_python(self, value: t.Any) -> t.Any:
+        """Parse the hex digits."""
+        return UUID(value)
+
+
+class TagDateTime(JSONTag):
+    """Store a :class:`~datetime.datetime` as an HTTP date (RFC 822, UTC).
+
+    The format has one-second precision: microseconds are dropped, and the value
+    loads as an aware datetime in UTC (a naive one is taken to be UTC).
+    """
+
+    __slots__ = ()
+    key = " d"
+
+    def check(self, value: t.Any) -> bool:
+        """Whether ``value`` is a datetime."""
+        return isinstance(value, datetime)
+
+    def to_json(self, value: t.Any) -> t.Any:
+        """Format as an HTTP date."""
+        return http_date(value)
+
+    def to_python(self, value: t.Any) -> t.Any:
+        """Parse the HTTP date."""
+        return parse_date(value)
+
+
+class TaggedJSONSerializer:
+    """Serialize data that JSON cannot hold on its own, by tagging it.
+
+    Handles dicts, tuples, lists, bytes, :class:`~markupsafe.Markup` (and any
+    ``__html__`` object), :class:`~uuid.UUID` and :class:`~datetime.datetime` in
+    addition to JSON's own types. This is the serializer behind the session
+    cookie.
+    """
+
+    __slots__ = ("order", "tags")
+
+    default_tags: t.ClassVar[list[type[JSONTag]]] = [
+        TagDict,
+        PassDict,
+        TagTuple,
+        PassList,
+        TagBytes,
+        TagMarkup,
+        TagUUID,
+        TagDateTime,
+    ]
+    """Tag classes registered on every new serializer, in the order they are
+    tried. :class:`TagDict` comes first so that it sees dicts before
+    :class:`PassDict` does."""
+
+    def __init__(self) -> None:
+        #: Registered tags by key, for loading.
+        self.tags: dict[str, JSONTag] = {}
+        #: All registered tags in the order :meth:`tag` tries them.
+        self.order: list[JSONTag] = []
+        for cls in self.default_tags:
+            self.register(cls)
+
+    def register(
+        self, tag_class: type[JSONTag], force: bool = False, index: int | None = None
+    ) -> None:
+        """Register a new tag with this serializer.
+
+        :param tag_class: The tag class; it is instantiated with this serializer.
+        :param force: Replace a tag already registered under the same key. The old
+            tag stays in the trying order but can no longer be loaded.
+        :param index: Where to insert the tag in the trying order; the end by
+            default. Tags that match broadly (such as a dict subclass) must come
+            before the built-in dict tags to be seen at all.
+        :raises KeyError: If the key is already registered and ``force`` is false.
+        """
+        tag = tag_class(self)
+        key = tag.key
+        # Pass-through tags (empty key) are never looked up on load, so only keyed
+        # tags go into the lookup table.
+        if key:
+            if key in self.tags and not force:
+                raise KeyError(f"Tag '{key}' is already registered.")
+            self.tags[key] = tag
+        if index is None:
+            self.order.append(tag)
+        else:
+            self.order.insert(index, tag)
+
+    def tag(self, value: t.Any) -> t.Any:
+        """Convert ``value`` to a JSON-ready structure, tagging where needed.
+
+        The first tag whose :meth:`~JSONTag.check` accepts the value handles it;
+        values no tag accepts are returned unchanged.
+        """
+        for tag in self.order:
+            if tag.check(value):
+                return tag.tag(value)
+        return value
+
+    def untag(self, value: dict[str, t.Any]) -> t.Any:
+        """Convert one tagged dict back to its Python value.
+
+        A dict that is not exactly one registered tag key is returned unchanged.
+        Nested values are not visited; :meth:`loads` handles those.
+        """
+        if len(value) != 1:
+            return value
+        key = next(iter(value))
+        tag = self.tags.get(key)
+        if tag is None:
+            return value
+        return tag.to_python(value[key])
+
+    def _untag_scan(self, value: t.Any) -> t.Any:
+        """Untag ``value`` depth-first, so inner tags are resolved before outer ones
+        see their contents."""
+        if isinstance(value, dict):
+            return self.untag({k: self._untag_scan(v) for k, v in value.items()})
+        if isinstance(value, list):
+            return [self._untag_scan(item) for item in value]
+        return value
+
+    def dumps(self, value: t.Any) -> str:
+        """Tag ``value`` and serialize it to compact JSON.
+
+        Serialization goes through :func:`phial.json.dumps`, so it uses the current
+        app's JSON provider when one is active.
+        """
+        return dumps(self.tag(value), separators=(",", ":"))
+
+    def loads(self, value: str | bytes) -> t.Any:
+        """Parse JSON written by :meth:`dumps` and untag it."""
+        return self._untag_scan(loads(value))

@@ -1,0 +1,82 @@
+"""Flask's signals, built on blinker, and the helper the framework sends them with.
+
+Extensions use blinker's own API on these objects: ``signal.connect(fn, app)``,
+``signal.connected_to(fn, app)``, ``signal.send(app, **kwargs)``. Inside phial, signals
+are sent with :func:`_send`, which skips all of blinker's work when no receiver is
+connected, which is the common case on the request path.
+"""
+
+from __future__ import annotations
+
+import typing as t
+
+from blinker import Namespace, Signal
+
+__all__ = [
+    "Namespace",
+    "appcontext_popped",
+    "appcontext_pushed",
+    "appcontext_tearing_down",
+    "before_render_template",
+    "got_request_exception",
+    "message_flashed",
+    "request_finished",
+    "request_started",
+    "request_tearing_down",
+    "template_rendered",
+]
+
+# blinker.Namespace is re-exported unchanged: extensions create their own signals with it,
+# and a subclass would add nothing but a type they can't rely on.
+
+_signals = Namespace()
+
+template_rendered = _signals.signal("template-rendered")
+"""Sent after a template is rendered, with ``template`` and ``context``."""
+before_render_template = _signals.signal("before-render-template")
+"""Sent before a template is rendered, with ``template`` and ``context``."""
+request_started = _signals.signal("request-started")
+"""Sent when a request context is set up, before any request handling."""
+request_finished = _signals.signal("request-finished")
+"""Sent after the response is built, with ``response``."""
+request_tearing_down = _signals.signal("request-tearing-down")
+"""Sent when the request context is torn down, with ``exc`` (may be ``None``)."""
+got_request_exception = _signals.signal("got-request-exception")
+"""Sent when an unhandled exception reaches the app, with ``exception``."""
+appcontext_tearing_down = _signals.signal("appcontext-tearing-down")
+"""Sent when the app context is torn down, with ``exc`` (may be ``None``)."""
+appcontext_pushed = _signals.signal("appcontext-pushed")
+"""Sent when an app context is pushed."""
+appcontext_popped = _signals.signal("appcontext-popped")
+"""Sent when an app context is popped."""
+message_flashed = _signals.signal("message-flashed")
+"""Sent when a message is flashed, with ``message`` and ``category``."""
+
+
+def _send(
+    signal: Signal,
+    sender: t.Any,
+    /,
+    *,
+    _async_wrapper: t.Callable[[t.Callable[..., t.Any]], t.Callable[..., t.Any]] | None = None,
+    **kwargs: t.Any,
+) -> None:
+    """Send ``signal`` from ``sender`` only if something is connected to it.
+
+    ``Signal.receivers`` is blinker's dict of all connected receivers, for any sender.
+    When it is empty the send would call nothing, so this returns before building
+    blinker's per-sender receiver list and before the caller's keyword arguments are
+    forwarded. The result list is dropped: no framework code reads it.
+
+    :param signal: The signal to send.
+    :param sender: Passed to receivers as the first argument; usually the app.
+    :param _async_wrapper: Passed on to :meth:`blinker.Signal.send` to run coroutine
+        receivers (the app's ``ensure_sync``).
+    :param kwargs: Passed to receivers as keyword arguments.
+    """
+    if not signal.receivers:
+        return
+    if _async_wrapper is None:
+        signal.send(sender, **kwargs)
+    else:
+        signal.send(sender, _async_wrapper=_async_wrapper, **kwargs)

@@ -105,8 +105,8 @@ def _wait_on(
     def relay(f: asyncio.Future[T]) -> None:
         if f.cancelled():
             done.cancel()
-        elif f.exception() is not None:
-            done.set_exception(f.exception())  # type: ignore[arg-type]  # checked above
+        elif (exc := f.exception()) is not None:
+            done.set_exception(exc)
         else:
             done.set_result(f.result())
 

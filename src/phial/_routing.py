@@ -16,7 +16,7 @@ if t.TYPE_CHECKING:
     from .sansio.app import App
     from .wrappers import Request
 
-_Entry = tuple["Rule", "dict[str, t.Any] | None"]
+_Entry = tuple["Rule", "t.Mapping[str, t.Any] | None"]
 
 
 class RouteTable:

@@ -550,14 +550,15 @@ class Phial(App):
         status: t.Any = None
         headers: t.Any = None
         if isinstance(rv, tuple):
-            len_rv = len(rv)
+            items: tuple[t.Any, ...] = rv
+            len_rv = len(items)
             if len_rv == 3:
-                rv, status, headers = rv
+                rv, status, headers = items
             elif len_rv == 2:
-                if isinstance(rv[1], (Headers, dict, tuple, list)):
-                    rv, headers = rv
+                if isinstance(items[1], (Headers, dict, tuple, list)):
+                    rv, headers = items
                 else:
-                    rv, status = rv
+                    rv, status = items
             else:
                 raise TypeError(
                     f"The view function for {_endpoint_name()} did not return a valid"
@@ -622,7 +623,7 @@ class Phial(App):
                 request.routing_exception = e
             else:
                 request.url_rule = rule
-                request.view_args = view_args
+                request.view_args = dict(view_args)
 
     def url_for(
         self,
@@ -697,16 +698,16 @@ class Phial(App):
 
     def test_client(self, use_cookies: bool = True, **kwargs: t.Any) -> FlaskClient:
         """A test client for this app (see :class:`phial.testing.FlaskClient`)."""
-        cls = self.test_client_class
-        if cls is None:
-            from .testing import FlaskClient as cls
+        from .testing import FlaskClient
+
+        cls = self.test_client_class or FlaskClient
         return cls(self, self.response_class, use_cookies=use_cookies, **kwargs)
 
     def test_cli_runner(self, **kwargs: t.Any) -> FlaskCliRunner:
         """A click runner that invokes this app's CLI commands."""
-        cls = self.test_cli_runner_class
-        if cls is None:
-            from .testing import FlaskCliRunner as cls
+        from .testing import FlaskCliRunner
+
+        cls = self.test_cli_runner_class or FlaskCliRunner
         return cls(self, **kwargs)
 
     def run(

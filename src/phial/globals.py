@@ -51,6 +51,6 @@ request_ctx: RequestContext = LocalProxy(  # type: ignore[assignment]  # a proxy
 request: Request = LocalProxy(  # type: ignore[assignment]  # a proxy stands in for the object
     _cv_request, "request", unbound_message=_no_req_msg
 )
-session: SessionMixin = LocalProxy(  # type: ignore[assignment]  # a proxy stands in for the object
+session: SessionMixin = LocalProxy(  # type: ignore[assignment, unused-ignore]  # a proxy stands in
     _cv_request, "session", unbound_message=_no_req_msg
 )

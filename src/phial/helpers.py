@@ -78,7 +78,7 @@ def make_response(*args: t.Any) -> Response:
         return current_app.response_class()
     if len(args) == 1:
         args = args[0]
-    return current_app.make_response(args)  # type: ignore[arg-type]  # tuple of view values
+    return current_app.make_response(args)
 
 
 G = t.TypeVar("G", bound=t.Iterator[t.Any])
@@ -130,7 +130,7 @@ def get_send_file_max_age(filename: str | None) -> int | None:
 
 
 def send_file(
-    path_or_file: os.PathLike[t.AnyStr] | str | t.BinaryIO,
+    path_or_file: os.PathLike[str] | str | t.IO[bytes],
     mimetype: str | None = None,
     as_attachment: bool = False,
     download_name: str | None = None,

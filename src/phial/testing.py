@@ -146,7 +146,7 @@ class FlaskClient(Client):
         if args and isinstance(args[0], (werkzeug.test.EnvironBuilder, dict, BaseRequest)):
             if isinstance(args[0], werkzeug.test.EnvironBuilder):
                 builder = args[0]
-                builder.environ_base = self._copy_environ(builder.environ_base or {})
+                builder.environ_base = self._copy_environ(dict(builder.environ_base or {}))
                 request = builder.get_request()
             elif isinstance(args[0], dict):
                 request = EnvironBuilder.from_environ(

@@ -66,7 +66,7 @@ class Request(RequestBase):
         return fallback
 
     @property
-    def max_content_length(self) -> int | None:  # type: ignore[override]  # property over attribute
+    def max_content_length(self) -> int | None:  # type: ignore[override, unused-ignore]  # property over attribute
         """``MAX_CONTENT_LENGTH`` from config unless set on this request; a larger
         body is answered with 413."""
         return self._limit(self._max_content_length, "MAX_CONTENT_LENGTH", None)
@@ -76,7 +76,7 @@ class Request(RequestBase):
         self._max_content_length = value
 
     @property
-    def max_form_memory_size(self) -> int | None:  # type: ignore[override]  # property over attribute
+    def max_form_memory_size(self) -> int | None:  # type: ignore[override, unused-ignore]  # property over attribute
         """``MAX_FORM_MEMORY_SIZE``: the largest non-file form field, in bytes."""
         return self._limit(self._max_form_memory_size, "MAX_FORM_MEMORY_SIZE", 500_000)
 
@@ -84,8 +84,8 @@ class Request(RequestBase):
     def max_form_memory_size(self, value: int | None) -> None:
         self._max_form_memory_size = value
 
-    @property
-    def max_form_parts(self) -> int | None:  # type: ignore[override]  # property over attribute
+    @property  # type: ignore[override]  # a property over Werkzeug's attribute
+    def max_form_parts(self) -> int | None:
         """``MAX_FORM_PARTS``: the most multipart parts a form may have."""
         return self._limit(self._max_form_parts, "MAX_FORM_PARTS", 1_000)
 
@@ -97,7 +97,7 @@ class Request(RequestBase):
     def endpoint(self) -> str | None:
         """The endpoint of the matched rule, or ``None``."""
         if self.url_rule is not None:
-            return self.url_rule.endpoint
+            return t.cast("str | None", self.url_rule.endpoint)
         return None
 
     @property
@@ -138,7 +138,7 @@ class Response(ResponseBase):
     autocorrect_location_header = False
 
     @property
-    def max_cookie_size(self) -> int:  # type: ignore[override]  # property over attribute
+    def max_cookie_size(self) -> int:  # type: ignore[override, unused-ignore]  # property over attribute
         """``MAX_COOKIE_SIZE`` from the current app's config (4093 by default)."""
         app_ctx = _cv_app.get(None)
         if app_ctx is not None:

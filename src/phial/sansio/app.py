@@ -31,7 +31,7 @@ if t.TYPE_CHECKING:
 def _get_debug_flag() -> bool:
     """Whether ``FLASK_DEBUG`` (or ``PHIAL_DEBUG``) asks for debug mode."""
     value = os.environ.get("PHIAL_DEBUG") or os.environ.get("FLASK_DEBUG")
-    return bool(value) and value.lower() not in {"0", "false", "no"}
+    return bool(value) and str(value).lower() not in {"0", "false", "no"}
 
 
 def _make_timedelta(value: timedelta | int | None) -> timedelta | None:
@@ -127,7 +127,7 @@ class App(Scaffold):
         self.instance_path = instance_path
         self.config = self.make_config(instance_relative_config)
         self.aborter = self.make_aborter()
-        self.json: JSONProvider = self.json_provider_class(self)
+        self.json: JSONProvider = self.json_provider_class(self)  # type: ignore[arg-type]  # Phial adds response_class
         self.url_build_error_handlers: list[
             t.Callable[[Exception, str, dict[str, t.Any]], str]
         ] = []
@@ -149,7 +149,7 @@ class App(Scaffold):
             fn = getattr(sys.modules["__main__"], "__file__", None)
             if fn is None:
                 return "__main__"
-            return os.path.splitext(os.path.basename(fn))[0]
+            return str(os.path.splitext(os.path.basename(fn))[0])
         return self.import_name
 
     @cached_property

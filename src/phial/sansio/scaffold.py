@@ -46,8 +46,9 @@ def get_root_path(import_name: str) -> str:
     (the interactive interpreter, a namespace package).
     """
     module = sys.modules.get(import_name)
-    if module is not None and getattr(module, "__file__", None):
-        return os.path.dirname(os.path.abspath(module.__file__))  # type: ignore[arg-type]  # checked just above
+    module_file: str | None = getattr(module, "__file__", None)
+    if module_file:
+        return os.path.dirname(os.path.abspath(module_file))
     try:
         spec = importlib.util.find_spec(import_name)
     except (ImportError, ValueError):
@@ -56,7 +57,7 @@ def get_root_path(import_name: str) -> str:
         if spec is not None and spec.submodule_search_locations:
             return os.path.abspath(next(iter(spec.submodule_search_locations)))
         return os.getcwd()
-    return os.path.dirname(os.path.abspath(spec.origin))  # type: ignore[type-var]  # origin is a str here
+    return os.path.dirname(os.path.abspath(spec.origin))
 
 
 def _endpoint_from_view_func(view_func: t.Callable[..., t.Any]) -> str:
@@ -90,7 +91,7 @@ class Scaffold:
         root_path: str | None = None,
     ) -> None:
         self.import_name = import_name
-        self.static_folder = static_folder  # type: ignore[assignment]  # the setter normalises
+        self.static_folder = static_folder
         self.static_url_path = static_url_path
         self.template_folder = template_folder
         if root_path is None:
@@ -105,7 +106,9 @@ class Scaffold:
         self.before_request_funcs: dict[ft.AppOrBlueprintKey, list[ft.BeforeRequestCallable]] = (
             defaultdict(list)
         )
-        self.after_request_funcs: dict[ft.AppOrBlueprintKey, list[ft.AfterRequestCallable]] = (
+        self.after_request_funcs: dict[
+            ft.AppOrBlueprintKey, list[ft.AfterRequestCallable[t.Any]]
+        ] = (
             defaultdict(list)
         )
         self.teardown_request_funcs: dict[ft.AppOrBlueprintKey, list[ft.TeardownCallable]] = (

@@ -1,17 +1,24 @@
-"""A dict of the rules without converters, consulted before Werkzeug's matcher.
+"""Fast matching in front of Werkzeug's URL map, which stays the authority.
 
-Most requests hit a literal path (``/``, ``/api/users``). Looking it up in a dict
-avoids binding the URL map to the environ, which is the costliest part of
-routing. Anything the table cannot answer with certainty falls through to the
-URL map, so the two always agree.
+Literal paths (``/``, ``/api/users``) are found in a dict. Rules with simple
+converters (``/users/<int:id>``) are found by one regular expression per rule,
+bucketed by their first path segment, and claimed only when exactly one such
+rule matches the whole path and allows the method. Anything else — no match,
+an ambiguous match, a redirect, a 405, path converters, rules with defaults —
+goes to the URL map, bound once per host and reused, so the answer is always
+the one Werkzeug gives.
 """
 
 from __future__ import annotations
 
+import re
 import typing as t
 
+from werkzeug.exceptions import HTTPException
+from werkzeug.routing import ValidationError
+
 if t.TYPE_CHECKING:
-    from werkzeug.routing import Rule
+    from werkzeug.routing import MapAdapter, Rule
 
     from .sansio.app import App
     from .wrappers import Request
@@ -19,13 +26,23 @@ if t.TYPE_CHECKING:
 _Entry = tuple["Rule", "t.Mapping[str, t.Any] | None"]
 
 
+#: How many bound adapters to keep; the key includes the Host header, which a
+#: client chooses, so the cache is emptied rather than allowed to grow.
+_MAX_ADAPTERS = 64
+
+
 class RouteTable:
-    """Literal-path rules by path, compiled from an app's URL map."""
+    """Literal-path rules by path, compiled from an app's URL map, and bound
+    URL map adapters reused across requests with the same host and root."""
 
     def __init__(self, app: App) -> None:
         self._app = app
         self._table: dict[str, list[_Entry]] | None = None
         self._compiled_size = -1
+        self._adapters: dict[tuple[str, str, str], MapAdapter] = {}
+        #: Converter rules by first path segment; "" holds rules whose first
+        #: segment is itself a converter (candidates for every path).
+        self._dynamic: dict[str, list[_DynamicRule]] = {}
 
     def compile(self) -> None:
         """(Re)build the table; disabled when matching depends on the host."""
@@ -38,6 +55,7 @@ class RouteTable:
             return
         default_subdomain = url_map.default_subdomain or ""
         table: dict[str, list[_Entry]] = {}
+        self._dynamic = _compile_dynamic(rules, default_subdomain)
         for rule in rules:
             if (
                 rule.arguments
@@ -52,6 +70,53 @@ class RouteTable:
                 continue
             table.setdefault(rule.rule, []).append((rule, rule.defaults))
         self._table = table
+        self._adapters = {}
+
+    @property
+    def enabled(self) -> bool:
+        """Whether matching may bypass binding the URL map to each request.
+
+        Not with host or subdomain matching (the host decides the rule), nor
+        with ``TRUSTED_HOSTS`` (binding is where the host is checked).
+        """
+        return self._table is not None and self._app.config["TRUSTED_HOSTS"] is None
+
+    def match_dynamic(self, request: Request) -> None:
+        """Match with the URL map through an adapter shared by similar requests.
+
+        A :class:`~werkzeug.routing.MapAdapter` matches whatever path and
+        method it is given, so one bound for this scheme, host and script root
+        serves every such request; building one per request is the costliest
+        part of routing. Sets ``url_rule``/``view_args`` or ``routing_exception``.
+        """
+        environ = request.environ
+        if self._match_converters(request, environ):
+            return
+        key = (
+            environ.get("wsgi.url_scheme", "http"),
+            environ.get("HTTP_HOST") or environ.get("SERVER_NAME", ""),
+            environ.get("SCRIPT_NAME", ""),
+        )
+        adapter = self._adapters.get(key)
+        if adapter is None:
+            adapter = self._app.create_url_adapter(request)
+            if adapter is None:  # pragma: no cover - only None without a request
+                return
+            if len(self._adapters) >= _MAX_ADAPTERS:
+                self._adapters.clear()
+            self._adapters[key] = adapter
+        try:
+            rule, view_args = adapter.match(
+                _decode_path(environ.get("PATH_INFO") or ""),
+                environ.get("REQUEST_METHOD", "GET"),
+                return_rule=True,
+                query_args=environ.get("QUERY_STRING", ""),
+            )
+        except HTTPException as e:
+            request.routing_exception = e
+        else:
+            request.url_rule = rule
+            request.view_args = dict(view_args)
 
     def match(self, request: Request) -> bool:
         """Set ``url_rule`` and ``view_args`` if a literal rule matches; report it."""
@@ -80,7 +145,101 @@ class RouteTable:
         # another rule and 405, and computes the Allow header.
         return False
 
+    def _match_converters(self, request: Request, environ: t.Any) -> bool:
+        """Claim a converter rule when exactly one can match; report it."""
+        path = environ.get("PATH_INFO") or "/"
+        if not path.isascii():
+            return False
+        first = path[1:].partition("/")[0]
+        candidates = self._dynamic.get(first, ())
+        wildcard = self._dynamic.get("", ())
+        if not candidates and not wildcard:
+            return False
+        found: _DynamicRule | None = None
+        match: re.Match[str] | None = None
+        for entry in (*candidates, *wildcard):
+            m = entry.regex.fullmatch(path)
+            if m is not None:
+                if found is not None:
+                    return False  # two rules match: Werkzeug's weights decide
+                found, match = entry, m
+        if found is None or match is None:
+            return False
+        methods = found.rule.methods
+        if methods is not None and environ.get("REQUEST_METHOD", "GET") not in methods:
+            return False
+        try:
+            view_args = {
+                name: found.converters[name].to_python(value)
+                for name, value in match.groupdict().items()
+            }
+        except ValidationError:
+            return False
+        request.url_rule = found.rule
+        request.view_args = view_args
+        return True
+
 
 def _endpoint_count(url_map: t.Any) -> int:
     """A cheap change signal for the URL map: how many endpoints it has."""
     return len(getattr(url_map, "_rules_by_endpoint", ()))
+
+
+class _DynamicRule:
+    """A converter rule with the regular expression of its whole path."""
+
+    __slots__ = ("converters", "regex", "rule")
+
+    def __init__(self, rule: Rule, regex: re.Pattern[str], converters: dict[str, t.Any]) -> None:
+        self.rule = rule
+        self.regex = regex
+        self.converters = converters
+
+
+#: ``<name>``, ``<conv:name>`` or ``<conv(args):name>`` in a rule string.
+_VARIABLE = re.compile(r"<(?:[a-zA-Z_][a-zA-Z0-9_]*(?:\((?:[^)]*)\))?:)?([a-zA-Z_][a-zA-Z0-9_]*)>")
+
+
+def _compile_dynamic(rules: list[Rule], default_subdomain: str) -> dict[str, list[_DynamicRule]]:
+    """Bucket the converter rules the fast matcher can answer for exactly."""
+    with_defaults = {rule.endpoint for rule in rules if rule.defaults}
+    buckets: dict[str, list[_DynamicRule]] = {}
+    for rule in rules:
+        converters: dict[str, t.Any] | None = getattr(rule, "_converters", None)
+        if (
+            not rule.arguments
+            or converters is None
+            or set(converters) != set(rule.arguments)
+            or rule.endpoint in with_defaults  # Werkzeug may redirect to the default URL
+            or rule.build_only
+            or rule.redirect_to is not None
+            or rule.host is not None
+            or (rule.subdomain or "") != default_subdomain
+            or getattr(rule, "websocket", False)
+            or not rule.rule.isascii()
+            or not rule.rule.startswith("/")
+            or "//" in rule.rule
+            or not all(getattr(c, "part_isolating", False) for c in converters.values())
+        ):
+            continue
+        pattern: list[str] = []
+        position = 0
+        for m in _VARIABLE.finditer(rule.rule):
+            pattern.append(re.escape(rule.rule[position : m.start()]))
+            name = m.group(1)
+            pattern.append(f"(?P<{name}>{converters[name].regex})")
+            position = m.end()
+        pattern.append(re.escape(rule.rule[position:]))
+        try:
+            regex = re.compile("".join(pattern))
+        except re.error:
+            continue
+        first = rule.rule[1:].partition("/")[0]
+        key = "" if "<" in first else first
+        buckets.setdefault(key, []).append(_DynamicRule(rule, regex, converters))
+    return buckets
+
+
+def _decode_path(value: str) -> str:
+    """PATH_INFO as Werkzeug matches it: PEP 3333 latin-1 text holding UTF-8."""
+    return value.encode("latin1").decode("utf-8", "replace")

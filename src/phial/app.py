@@ -41,7 +41,9 @@ from .signals import (
     request_started,
     request_tearing_down,
 )
+from .urls import build_url
 from .wrappers import Request, Response
+from .wsgi import serve_wsgi
 
 if t.TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
@@ -114,6 +116,10 @@ class Phial(App):
         self._sync_wrappers: dict[t.Any, t.Callable[..., t.Any]] = {}
         self._overrides: dict[str, t.Callable[..., t.Any]] = {}
         self._routes = RouteTable(self)
+        #: The Content-Type of text responses when they may be built directly
+        #: (see :meth:`Response._from_bytes`); ``None`` disables that path.
+        self._text_content_type: str | None = None
+        self._error_pages: dict[tuple[type, int | None, str], bytes] = {}
 
         if self.has_static_folder:
             if bool(static_host) != host_matching:
@@ -157,8 +163,6 @@ class Phial(App):
         self, environ: WSGIEnvironment, start_response: StartResponse
     ) -> cabc.Iterable[bytes]:
         """The WSGI application; wrap this attribute to add WSGI middleware."""
-        from .wsgi import serve_wsgi
-
         return serve_wsgi(self, environ, start_response)
 
     def asgi_app(self, scope: t.Any, receive: t.Any, send: t.Any) -> t.Any:
@@ -183,6 +187,7 @@ class Phial(App):
                 overrides[name] = getattr(self, name)
         self._overrides = overrides
         self._routes.compile()
+        self._text_content_type = _fast_text_content_type(self.response_class)
         self._got_first_request = True
 
     # -- contexts --------------------------------------------------------------------------
@@ -270,8 +275,10 @@ class Phial(App):
                 _send(request_started, self, _async_wrapper=self.ensure_sync)
             if "preprocess_request" in self._overrides:
                 rv = await self._step(aio, "preprocess_request")
-            else:
+            elif self.before_request_funcs or self.url_value_preprocessors:
                 rv = await self._preprocess(ctx, aio)
+            else:
+                rv = None
             if rv is None:
                 if "dispatch_request" in self._overrides:
                     rv = await self._step(aio, "dispatch_request")
@@ -328,7 +335,9 @@ class Phial(App):
         try:
             if "process_response" in self._overrides:
                 response = await self._step(aio, "process_response", response)
-            else:
+            elif (
+                self.after_request_funcs or ctx._after_request_functions or ctx._session is not None
+            ):
                 response = await self._process_response(ctx, response, aio)
             if request_finished.receivers:
                 _send(request_finished, self, _async_wrapper=self.ensure_sync, response=response)
@@ -488,12 +497,16 @@ class Phial(App):
 
     def do_teardown_request(self, exc: BaseException | None = _sentinel) -> None:
         """Run ``teardown_request`` functions (innermost blueprint first)."""
+        if not self.teardown_request_funcs and not request_tearing_down.receivers:
+            return
         if exc is _sentinel:
             exc = sys.exc_info()[1]
         drive(self._teardown_request(_cv_request.get(), exc, False))
 
     def do_teardown_appcontext(self, exc: BaseException | None = _sentinel) -> None:
         """Run ``teardown_appcontext`` functions, last registered first."""
+        if not self.teardown_appcontext_funcs and not appcontext_tearing_down.receivers:
+            return
         if exc is _sentinel:
             exc = sys.exc_info()[1]
         drive(self._teardown_appcontext(exc, False))
@@ -572,12 +585,32 @@ class Phial(App):
                 " statement."
             )
         response_class = self.response_class
-        if rv.__class__ is not response_class and not isinstance(rv, response_class):
+        text_type = self._text_content_type
+        if (
+            text_type is not None
+            and (rv.__class__ is str or rv.__class__ is bytes)
+            and (headers is None or headers.__class__ is dict)
+        ):
+            # The common case, built directly. Headers given as a dict replace
+            # the defaults, as passing them to the constructor would.
+            body = rv.encode() if isinstance(rv, str) else rv
+            extra: list[tuple[str, str]] = []
+            if headers:
+                headers, text_type, extra = _split_plain_headers(headers, text_type)
+            rv = response_class._from_bytes(body, text_type, extra_headers=extra)
+        elif rv.__class__ is not response_class and not isinstance(rv, response_class):
             if isinstance(rv, (str, bytes, bytearray, cabc.Iterator)):
                 rv = response_class(rv, status=status, headers=headers)
                 status = headers = None
             elif isinstance(rv, (dict, list)):
                 rv = self.json.response(rv)
+            elif (
+                text_type is not None
+                and isinstance(rv, HTTPException)
+                and rv.response is None
+                and type(rv).get_response is HTTPException.get_response
+            ):
+                rv = self._http_exception_response(rv)
             elif isinstance(rv, BaseResponse) or callable(rv):
                 try:
                     rv = response_class.force_type(
@@ -608,11 +641,56 @@ class Phial(App):
             response.headers.update(headers)
         return response
 
+    def _http_exception_response(self, e: HTTPException) -> Response:
+        """The page Werkzeug would render for ``e``, built directly."""
+        ctx = _cv_request.get(None)
+        environ = ctx.request.environ if ctx is not None else None
+        content_type = "text/html; charset=utf-8"
+        extra: list[tuple[str, str]] = []
+        for name, value in e.get_headers(environ):
+            if name.lower() == "content-type":
+                content_type = value
+            else:
+                extra.append((name, value))
+        return self.response_class._from_bytes(
+            self._error_page(e, environ), content_type, e.code or 500, extra
+        )
+
+    def _error_page(self, e: HTTPException, environ: WSGIEnvironment | None) -> bytes:
+        """Werkzeug's HTML page for ``e``, remembered per class and description.
+
+        Rendering escapes the title and description each time; the page of a
+        plain 404 or 405 never changes. Subclasses that customise the body are
+        rendered every time. The cache is bounded because ``abort(404, text)``
+        puts request-dependent text in the description.
+        """
+        cls = type(e)
+        description = e.description
+        if (
+            cls.get_body is not HTTPException.get_body
+            or cls.get_description is not HTTPException.get_description
+            or cls.name is not HTTPException.name
+            or description.__class__ is not str
+        ):
+            return e.get_body(environ).encode()
+        key = (cls, e.code, description)
+        page = self._error_pages.get(key)
+        if page is None:
+            page = e.get_body(environ).encode()
+            if len(self._error_pages) >= 128:
+                self._error_pages.clear()
+            self._error_pages[key] = page
+        return page
+
     # -- routing and URLs ----------------------------------------------------------------------
 
     def _match_request(self, ctx: RequestContext) -> None:
         """Match ``ctx.request``: the compiled table first, then the URL map."""
-        if not self._routes.match(ctx.request):
+        routes = self._routes
+        if routes.enabled:
+            if not routes.match(ctx.request):
+                routes.match_dynamic(ctx.request)
+        else:
             adapter = ctx.url_adapter
             if adapter is None:
                 return
@@ -636,8 +714,6 @@ class Phial(App):
         **values: t.Any,
     ) -> str:
         """Build a URL for ``endpoint``; see :func:`phial.url_for`."""
-        from .urls import build_url
-
         return build_url(
             self,
             endpoint,
@@ -761,6 +837,49 @@ class Phial(App):
             # A reloaded process starts from scratch; a plain restart in the same
             # process (tests) may register again.
             self._got_first_request = False
+
+
+def _split_plain_headers(
+    headers: dict[str, t.Any], content_type: str
+) -> tuple[dict[str, t.Any] | None, str, list[tuple[str, str]]]:
+    """Take a view's header dict apart for direct construction.
+
+    Returns the headers still to apply the slow way (non-str values, or any
+    value Werkzeug would reject, so that it raises its own error), the
+    Content-Type to use, and the other plain headers in order.
+    """
+    extra: list[tuple[str, str]] = []
+    rest: dict[str, t.Any] | None = None
+    for name, value in headers.items():
+        if (
+            value.__class__ is not str
+            or name.__class__ is not str
+            or "\n" in value
+            or "\r" in value
+            or "\x00" in value
+        ):
+            if rest is None:
+                rest = {}
+            rest[name] = value
+        elif name.lower() == "content-type":
+            content_type = value
+        elif name.lower() == "content-length":
+            if rest is None:
+                rest = {}
+            rest[name] = value
+        else:
+            extra.append((name, value))
+    return rest, content_type, extra
+
+
+def _fast_text_content_type(response_class: type[Response]) -> str | None:
+    """The Content-Type for directly built text responses, or ``None`` when the
+    response class customises construction (then the constructor always runs)."""
+    if response_class.__init__ is not Response.__init__ or response_class.default_mimetype is None:
+        return None
+    from werkzeug.utils import get_content_type
+
+    return get_content_type(response_class.default_mimetype, "utf-8")
 
 
 def _endpoint_name() -> str:

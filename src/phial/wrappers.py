@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import typing as t
 
+from werkzeug.datastructures import EnvironHeaders, Headers
 from werkzeug.exceptions import BadRequest, HTTPException, UnsupportedMediaType
 from werkzeug.wrappers import Request as RequestBase
 from werkzeug.wrappers import Response as ResponseBase
@@ -16,7 +17,57 @@ from . import json
 from .globals import _cv_app
 
 if t.TYPE_CHECKING:
+    import typing_extensions as te
+    from _typeshed.wsgi import WSGIEnvironment
     from werkzeug.routing import Rule
+
+_V = t.TypeVar("_V")
+
+
+class _FromEnviron(t.Generic[_V]):
+    """A request attribute computed from the environ on first read, then cached.
+
+    Werkzeug computes eight attributes (method, path, headers, …) when a request
+    is created; most requests read two or three of them. Computing on demand
+    keeps request creation to storing the environ. Assigning the attribute
+    still works: the instance dict wins over this non-data descriptor.
+    """
+
+    __slots__ = ("compute", "name")
+
+    def __init__(self, compute: t.Callable[[WSGIEnvironment], _V]) -> None:
+        self.compute = compute
+        self.name = ""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    @t.overload
+    def __get__(self, obj: None, owner: type | None = None) -> _FromEnviron[_V]: ...
+    @t.overload
+    def __get__(self, obj: object, owner: type | None = None) -> _V: ...
+    def __get__(self, obj: object | None, owner: type | None = None) -> t.Any:
+        if obj is None:
+            return self
+        value = self.compute(obj.environ)  # type: ignore[attr-defined]  # used on Request only
+        obj.__dict__[self.name] = value
+        return value
+
+
+def _decode_wsgi_str(value: str) -> str:
+    """PEP 3333 strings are latin-1 decoded bytes; URLs are UTF-8."""
+    return value.encode("latin1").decode("utf-8", "replace")
+
+
+def _server_address(environ: WSGIEnvironment) -> tuple[str, int | None] | None:
+    name = environ.get("SERVER_NAME")
+    if name is None:
+        return None
+    try:
+        port: int | None = int(environ.get("SERVER_PORT", ""))
+    except (TypeError, ValueError):
+        port = None
+    return name, port
 
 
 class _RequestJSON:
@@ -45,6 +96,28 @@ class Request(RequestBase):
     routing information and config-driven body limits."""
 
     json_module: t.Any = _RequestJSON()
+
+    method = _FromEnviron(lambda e: str(e.get("REQUEST_METHOD", "GET")).upper())
+    scheme = _FromEnviron(lambda e: str(e.get("wsgi.url_scheme", "http")))
+    server = _FromEnviron(_server_address)
+    root_path = _FromEnviron(lambda e: _decode_wsgi_str(e.get("SCRIPT_NAME") or "").rstrip("/"))
+    path = _FromEnviron(lambda e: "/" + _decode_wsgi_str(e.get("PATH_INFO") or "").lstrip("/"))
+    query_string = _FromEnviron(lambda e: str(e.get("QUERY_STRING", "")).encode("latin1"))
+    headers = _FromEnviron(EnvironHeaders)
+    remote_addr = _FromEnviron(lambda e: e.get("REMOTE_ADDR"))
+
+    def __init__(
+        self,
+        environ: WSGIEnvironment,
+        populate_request: bool = True,
+        shallow: bool = False,
+    ) -> None:
+        # Werkzeug's constructor is not called: the attributes it would set are
+        # computed on first access by the descriptors above.
+        self.environ = environ
+        self.shallow = shallow
+        if populate_request and not shallow:
+            environ["werkzeug.request"] = self
 
     #: The rule that matched, or ``None`` before matching / on failure.
     url_rule: Rule | None = None
@@ -117,6 +190,11 @@ class Request(RequestBase):
         parts = name.split(".")
         return [".".join(parts[:i]) for i in range(len(parts), 0, -1)]
 
+    def close(self) -> None:
+        """Close uploaded files, if the form was parsed at all."""
+        if "files" in self.__dict__:
+            super().close()
+
     def on_json_loading_failed(self, e: ValueError | None) -> t.Any:
         """Answer bad JSON with 400 and a non-JSON content type with 415."""
         if e is not None:
@@ -136,6 +214,38 @@ class Response(ResponseBase):
     default_mimetype: str | None = "text/html"
     json_module: t.Any = json
     autocorrect_location_header = False
+
+    @classmethod
+    def _from_bytes(
+        cls,
+        body: bytes,
+        content_type: str,
+        status_code: int = 200,
+        extra_headers: t.Iterable[tuple[str, str]] = (),
+    ) -> te.Self:
+        """A response with ``body``, skipping the general-purpose constructor.
+
+        Only valid for classes whose ``__init__`` is this one's; the app checks
+        that once. The result is what ``cls(body, status_code, headers,
+        content_type=...)`` builds, header order included.
+        """
+        rv = cls.__new__(cls)
+        headers = Headers()
+        headers._list = [
+            ("Content-Type", content_type),
+            *extra_headers,
+            ("Content-Length", str(len(body))),
+        ]
+        rv.headers = headers
+        if status_code == 200:
+            rv._status = "200 OK"
+            rv._status_code = 200
+        else:
+            rv.status_code = status_code
+        rv.direct_passthrough = False
+        rv._on_close = []
+        rv.response = [body]
+        return rv
 
     @property
     def max_cookie_size(self) -> int:  # type: ignore[override, unused-ignore]  # property over attribute

@@ -18,6 +18,7 @@ import weakref
 from datetime import date
 
 from werkzeug.http import http_date
+from werkzeug.utils import get_content_type
 
 if t.TYPE_CHECKING:
     from werkzeug.wrappers import Response
@@ -188,6 +189,25 @@ class DefaultJSONProvider(JSONProvider):
         """
         return json.loads(s, **kwargs)
 
+    def _encoder(self) -> json.JSONEncoder:
+        """An encoder for :meth:`response` with the current settings, made once
+        per combination: ``json.dumps`` with options builds one per call."""
+        args = self._dump_args()
+        key = (self.default, self.ensure_ascii, self.sort_keys, "indent" in args)
+        encoders: dict[tuple[t.Any, ...], json.JSONEncoder] = self.__dict__.setdefault(
+            "_encoders", {}
+        )
+        encoder = encoders.get(key)
+        if encoder is None:
+            encoder = json.JSONEncoder(
+                default=self.default,
+                ensure_ascii=self.ensure_ascii,
+                sort_keys=self.sort_keys,
+                **args,
+            )
+            encoders[key] = encoder
+        return encoder
+
     def _dump_args(self) -> dict[str, t.Any]:
         """Formatting options for :meth:`response`: indented or compact."""
         if self.compact is False or (self.compact is None and self._app.debug):
@@ -204,8 +224,19 @@ class DefaultJSONProvider(JSONProvider):
         :meth:`JSONProvider.response` for how the arguments are interpreted.
         """
         obj = self._prepare_response_obj(args, kwargs)
-        body = self.dumps(obj, **self._dump_args())
-        return self._app.response_class(f"{body}\n", mimetype=self.mimetype)
+        if type(self).dumps is DefaultJSONProvider.dumps:
+            body = self._encoder().encode(obj)
+        else:
+            body = self.dumps(obj, **self._dump_args())
+        app = self._app
+        if getattr(app, "_text_content_type", None) is not None:
+            # The app checked at its first request that its response class may
+            # be built directly; this is what the constructor would produce.
+            content_type = get_content_type(self.mimetype, "utf-8")
+            return app.response_class._from_bytes(  # type: ignore[attr-defined, no-any-return]  # phial's Response
+                f"{body}\n".encode(), content_type
+            )
+        return app.response_class(f"{body}\n", mimetype=self.mimetype)
 
 
 # Keyword arguments the orjson fast path understands; anything else (``cls``,

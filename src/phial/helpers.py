@@ -195,8 +195,7 @@ def flash(message: str, category: str = "message") -> None:
     ctx = _cv_request.get(None)
     if ctx is None:
         raise RuntimeError(
-            "'flash' can only be used when a request context is active, such as in a"
-            " view function."
+            "'flash' can only be used when a request context is active, such as in a view function."
         )
     session = ctx.session
     flashes = session.get("_flashes", [])

@@ -224,8 +224,7 @@ class SessionInterface:
         modified, or when it is permanent and ``SESSION_REFRESH_EACH_REQUEST`` is
         on (so its expiry moves forward)."""
         return bool(
-            session.modified
-            or (session.permanent and app.config["SESSION_REFRESH_EACH_REQUEST"])
+            session.modified or (session.permanent and app.config["SESSION_REFRESH_EACH_REQUEST"])
         )
 
     def open_session(self, app: Phial, request: Request) -> SessionMixin | None:

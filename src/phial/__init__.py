@@ -19,6 +19,8 @@ from .globals import g as g
 from .globals import request as request
 from .globals import session as session
 from .helpers import abort as abort
+from .helpers import flash as flash
+from .helpers import get_flashed_messages as get_flashed_messages
 from .helpers import get_send_file_max_age as get_send_file_max_age
 from .helpers import make_response as make_response
 from .helpers import redirect as redirect

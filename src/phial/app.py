@@ -33,6 +33,7 @@ from ._routing import RouteTable
 from .ctx import AppContext, RequestContext, _AppCtxGlobals
 from .globals import _cv_request
 from .sansio.app import App
+from .sessions import SecureCookieSessionInterface, SessionInterface
 from .signals import (
     _send,
     appcontext_tearing_down,
@@ -85,7 +86,7 @@ class Phial(App):
     #: The class :meth:`test_cli_runner` returns; ``None`` means phial's runner.
     test_cli_runner_class: type[FlaskCliRunner] | None = None
     #: The object that opens and saves sessions; see :mod:`phial.sessions`.
-    session_interface: t.Any = None
+    session_interface: SessionInterface = SecureCookieSessionInterface()
 
     def __init__(
         self,
@@ -214,14 +215,31 @@ class Phial(App):
     def _open_session(self, request: Request) -> SessionMixin:
         """Open the session (on first access): the interface's, or a null session."""
         interface = self.session_interface
-        if interface is None:
-            raise RuntimeError(
-                "This app has no session interface; phial.sessions is not available."
-            )
         session = interface.open_session(self, request)
         if session is None:
             session = interface.make_null_session(self)
-        return t.cast("SessionMixin", session)
+        return session
+
+    def _session_to_refresh(self, ctx: RequestContext) -> SessionMixin | None:
+        """Open the session of a request that never touched it, when it may need
+        its cookie refreshed; else ``None``.
+
+        Flask re-sends a permanent session's cookie on every request while
+        ``SESSION_REFRESH_EACH_REQUEST`` is on, so its expiry keeps moving. phial
+        opens sessions lazily, so the response step calls this for untouched
+        sessions: it opens one only when that setting is on and the raw
+        ``Cookie`` header mentions the session cookie's name. A request without
+        the cookie does no session work at all; one with it pays one
+        verification, as in Flask.
+        """
+        cookie_header = ctx.request.environ.get("HTTP_COOKIE")
+        if not cookie_header or not self.config["SESSION_REFRESH_EACH_REQUEST"]:
+            return None
+        # A substring test: a false match (another cookie containing the name)
+        # only costs an open that finds nothing to refresh.
+        if self.session_interface.get_cookie_name(self) not in cookie_header:
+            return None
+        return ctx.session
 
     # -- calling user code ------------------------------------------------------------------
 
@@ -358,6 +376,8 @@ class Phial(App):
                 for func in reversed(funcs):
                     response = await self._call(aio, func, response)
         session = ctx._session
+        if session is None:
+            session = self._session_to_refresh(ctx)
         if session is not None and not self.session_interface.is_null_session(session):
             self.session_interface.save_session(self, session, response)
         return response

@@ -11,6 +11,7 @@ from werkzeug.exceptions import abort as _wz_abort
 from werkzeug.utils import redirect as _wz_redirect
 
 from .globals import _cv_app, _cv_request, current_app, request_ctx
+from .signals import _send, message_flashed
 
 if t.TYPE_CHECKING:
     from werkzeug.wrappers import Response as BaseResponse
@@ -180,3 +181,62 @@ def send_from_directory(
         _root_path=app.root_path,
         **kwargs,
     )
+
+
+def flash(message: str, category: str = "message") -> None:
+    """Store ``message`` in the session for the next request to show.
+
+    Messages are kept, in order, as ``(category, message)`` pairs under the
+    session's ``_flashes`` key until :func:`get_flashed_messages` takes them.
+    The :data:`~phial.signals.message_flashed` signal is sent with ``message``
+    and ``category``. Raises RuntimeError outside a request or without a
+    secret key.
+    """
+    ctx = _cv_request.get(None)
+    if ctx is None:
+        raise RuntimeError(
+            "'flash' can only be used when a request context is active, such as in a view function."
+        )
+    session = ctx.session
+    flashes = session.get("_flashes", [])
+    flashes.append((category, message))
+    # Assigned back, not only appended: that is what marks the session modified.
+    session["_flashes"] = flashes
+    app = ctx.app
+    _send(
+        message_flashed,
+        app,
+        _async_wrapper=app.ensure_sync,
+        message=message,
+        category=category,
+    )
+
+
+def get_flashed_messages(
+    with_categories: bool = False, category_filter: t.Iterable[str] = ()
+) -> list[str] | list[tuple[str, str]]:
+    """Take the flashed messages out of the session and return them.
+
+    The first call in a request removes them from the session; later calls in
+    the same request return the same messages again. ``with_categories=True``
+    returns ``(category, message)`` pairs; ``category_filter`` keeps only the
+    messages of those categories. Outside a request context this raises
+    RuntimeError.
+    """
+    ctx = _cv_request.get(None)
+    if ctx is None:
+        raise RuntimeError(
+            "'get_flashed_messages' can only be used when a request context is active,"
+            " such as in a view function or template."
+        )
+    flashes = ctx.flashes
+    if flashes is None:
+        session = ctx.session
+        flashes = session.pop("_flashes") if "_flashes" in session else []
+        ctx.flashes = flashes
+    if category_filter:
+        wanted = set(category_filter)
+        flashes = [f for f in flashes if f[0] in wanted]
+    if with_categories:
+        return flashes
+    return [f[1] for f in flashes]

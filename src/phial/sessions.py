@@ -1,0 +1,370 @@
+"""Sessions: the session object, the interface that loads and saves it, and the
+default implementation, a signed cookie.
+
+The default cookie has Flask's format exactly: tagged JSON
+(:class:`~phial.json.tag.TaggedJSONSerializer`) signed by itsdangerous's
+:class:`~itsdangerous.URLSafeTimedSerializer` with the salt ``cookie-session``,
+HMAC key derivation and SHA-1. An app moving between Flask and phial with the
+same ``SECRET_KEY`` keeps its users' sessions.
+
+The session is opened only when a request first touches ``session`` (see
+:attr:`phial.ctx.RequestContext.session`), and the signing serializer is built
+once per set of keys, not per request.
+"""
+
+from __future__ import annotations
+
+import collections.abc as cabc
+import hashlib
+import typing as t
+from datetime import datetime, timezone
+
+from itsdangerous import BadData, URLSafeTimedSerializer
+from werkzeug.datastructures import CallbackDict
+
+from .json.tag import TaggedJSONSerializer
+
+if t.TYPE_CHECKING:
+    from .app import Phial
+    from .wrappers import Request, Response
+
+__all__ = [
+    "NullSession",
+    "SecureCookieSession",
+    "SecureCookieSessionInterface",
+    "SessionInterface",
+    "SessionMixin",
+]
+
+_missing: t.Any = object()
+
+
+class SessionMixin(cabc.MutableMapping[str, t.Any]):
+    """The attributes every session has on top of being a mutable mapping."""
+
+    @property
+    def permanent(self) -> bool:
+        """Whether the session outlives the browser session; stored under the
+        ``_permanent`` key. A permanent session expires after
+        ``PERMANENT_SESSION_LIFETIME``."""
+        return bool(self.get("_permanent", False))
+
+    @permanent.setter
+    def permanent(self, value: bool) -> None:
+        self["_permanent"] = bool(value)
+
+    #: Whether the session was just created. Few implementations can tell, so
+    #: this is ``False`` unless one sets it.
+    new = False
+
+    #: Whether the session was changed. Implementations that cannot track changes
+    #: leave this ``True`` so the session is always saved.
+    modified = True
+
+    #: Whether the session was read or written. Implementations that cannot track
+    #: it leave this ``True``, which adds ``Vary: Cookie`` to every response that
+    #: saves the session.
+    accessed = True
+
+
+class SecureCookieSession(CallbackDict[str, t.Any], SessionMixin):
+    """The session of :class:`SecureCookieSessionInterface`: a dict that records
+    whether it was read (:attr:`accessed`) or changed (:attr:`modified`).
+
+    Only the dict itself is watched: after changing a mutable value in place
+    (``session["cart"].append(item)``) set ``session.modified = True``. Reading
+    covers item access, ``get``, ``in``, ``len``, iteration, ``keys``,
+    ``values`` and ``items``: a response that depends on the session in any
+    of these ways gets ``Vary: Cookie``. (Flask marks only item access, ``get``
+    and ``setdefault``.)
+    """
+
+    #: Set when the session is changed; the cookie is written only then (or to
+    #: refresh a permanent session).
+    modified = False
+    #: Set when the session is read or changed; adds ``Vary: Cookie``.
+    accessed = False
+
+    def __init__(
+        self,
+        initial: cabc.Mapping[str, t.Any] | cabc.Iterable[tuple[str, t.Any]] | None = None,
+    ) -> None:
+        def on_update(self: SecureCookieSession) -> None:
+            self.modified = True
+            self.accessed = True
+
+        super().__init__(initial, on_update)
+
+    def __getitem__(self, key: str) -> t.Any:
+        self.accessed = True
+        return super().__getitem__(key)
+
+    def get(self, key: str, default: t.Any = None) -> t.Any:
+        self.accessed = True
+        return super().get(key, default)
+
+    def setdefault(self, key: str, default: t.Any = None) -> t.Any:
+        self.accessed = True
+        return super().setdefault(key, default)
+
+    def pop(self, key: str, default: t.Any = _missing) -> t.Any:
+        # A pop of a missing key is a read: the response may depend on its absence.
+        self.accessed = True
+        if default is _missing:  # no default given: raise KeyError when missing
+            return super().pop(key)
+        return super().pop(key, default)
+
+    def __contains__(self, key: object) -> bool:
+        self.accessed = True
+        return super().__contains__(key)
+
+    def __len__(self) -> int:
+        self.accessed = True
+        return super().__len__()
+
+    def __iter__(self) -> t.Iterator[str]:
+        self.accessed = True
+        return super().__iter__()
+
+    def keys(self) -> t.Any:
+        self.accessed = True
+        return super().keys()
+
+    def values(self) -> t.Any:
+        self.accessed = True
+        return super().values()
+
+    def items(self) -> t.Any:
+        self.accessed = True
+        return super().items()
+
+
+class NullSession(SecureCookieSession):
+    """The session when no secret key is set: it reads as empty, and any change
+    raises a RuntimeError that says how to set a key."""
+
+    def _fail(self, *args: t.Any, **kwargs: t.Any) -> t.NoReturn:
+        raise RuntimeError(
+            "The session is unavailable because no secret key was set. Set"
+            " 'app.secret_key = ...' or the 'SECRET_KEY' config value to something"
+            " unique and secret."
+        )
+
+    __setitem__ = __delitem__ = clear = pop = popitem = update = setdefault = _fail
+    __ior__ = _fail
+
+
+class SessionInterface:
+    """How an app loads and saves sessions; assign an instance of a subclass to
+    :attr:`phial.Phial.session_interface` to replace the signed cookie.
+
+    A subclass implements :meth:`open_session` and :meth:`save_session`; the
+    ``get_cookie_*`` methods read the ``SESSION_COOKIE_*`` settings for it.
+    :meth:`open_session` is called the first time a request touches ``session``
+    (and, for a request that carries the session cookie, before the response is
+    sent when ``SESSION_REFRESH_EACH_REQUEST`` is on); :meth:`save_session` is
+    called after the ``after_request`` functions for every session that was
+    opened and is not a null session.
+    """
+
+    #: What :meth:`make_null_session` creates.
+    null_session_class: type[SessionMixin] = NullSession
+
+    #: Whether sessions are pickled; phial's never are. Kept for extensions that
+    #: read it.
+    pickle_based = False
+
+    def make_null_session(self, app: Phial) -> SessionMixin:
+        """The stand-in session used when :meth:`open_session` returns ``None``:
+        reading works, writing raises an error explaining what is missing."""
+        return self.null_session_class()
+
+    def is_null_session(self, obj: object) -> bool:
+        """Whether ``obj`` is a null session (never saved)."""
+        return isinstance(obj, self.null_session_class)
+
+    def get_cookie_name(self, app: Phial) -> str:
+        """The cookie's name: ``SESSION_COOKIE_NAME``."""
+        return t.cast(str, app.config["SESSION_COOKIE_NAME"])
+
+    def get_cookie_domain(self, app: Phial) -> str | None:
+        """The cookie's ``Domain``: ``SESSION_COOKIE_DOMAIN``; ``None`` (the
+        default) limits the cookie to the exact host that set it."""
+        return t.cast("str | None", app.config["SESSION_COOKIE_DOMAIN"] or None)
+
+    def get_cookie_path(self, app: Phial) -> str:
+        """The cookie's ``Path``: ``SESSION_COOKIE_PATH``, else ``APPLICATION_ROOT``."""
+        return t.cast(str, app.config["SESSION_COOKIE_PATH"] or app.config["APPLICATION_ROOT"])
+
+    def get_cookie_httponly(self, app: Phial) -> bool:
+        """Whether the cookie is ``HttpOnly``: ``SESSION_COOKIE_HTTPONLY``."""
+        return bool(app.config["SESSION_COOKIE_HTTPONLY"])
+
+    def get_cookie_secure(self, app: Phial) -> bool:
+        """Whether the cookie is ``Secure``: ``SESSION_COOKIE_SECURE``."""
+        return bool(app.config["SESSION_COOKIE_SECURE"])
+
+    def get_cookie_samesite(self, app: Phial) -> str | None:
+        """The cookie's ``SameSite``: ``SESSION_COOKIE_SAMESITE``."""
+        return t.cast("str | None", app.config["SESSION_COOKIE_SAMESITE"])
+
+    def get_cookie_partitioned(self, app: Phial) -> bool:
+        """Whether the cookie is ``Partitioned`` (CHIPS): ``SESSION_COOKIE_PARTITIONED``."""
+        return bool(app.config["SESSION_COOKIE_PARTITIONED"])
+
+    def get_expiration_time(self, app: Phial, session: SessionMixin) -> datetime | None:
+        """When the cookie expires: now plus ``PERMANENT_SESSION_LIFETIME`` for a
+        permanent session, ``None`` (when the browser closes) otherwise."""
+        if session.permanent:
+            return datetime.now(timezone.utc) + app.permanent_session_lifetime
+        return None
+
+    def should_set_cookie(self, app: Phial, session: SessionMixin) -> bool:
+        """Whether :meth:`save_session` writes the cookie: when the session was
+        modified, or when it is permanent and ``SESSION_REFRESH_EACH_REQUEST`` is
+        on (so its expiry moves forward)."""
+        return bool(
+            session.modified or (session.permanent and app.config["SESSION_REFRESH_EACH_REQUEST"])
+        )
+
+    def open_session(self, app: Phial, request: Request) -> SessionMixin | None:
+        """Load the session for ``request``; ``None`` means sessions are not
+        available, and a null session is used instead."""
+        raise NotImplementedError
+
+    def save_session(self, app: Phial, session: SessionMixin, response: Response) -> None:
+        """Store ``session`` (usually by setting a cookie on ``response``)."""
+        raise NotImplementedError
+
+
+_CACHE_LIMIT = 16  # distinct key sets kept; more only happens when keys keep changing
+
+
+class SecureCookieSessionInterface(SessionInterface):
+    """The default interface: the whole session, signed, in one cookie.
+
+    The cookie is readable by the client but cannot be changed without the
+    secret key. ``SECRET_KEY`` signs; ``SECRET_KEY_FALLBACKS`` (newest first)
+    are also accepted when reading, so keys can be rotated without signing
+    everybody out. A cookie older than ``PERMANENT_SESSION_LIFETIME``, or one
+    that is tampered with, truncated or not a session at all, gives an empty
+    session.
+    """
+
+    #: The itsdangerous salt; Flask's value, for compatible cookies.
+    salt = "cookie-session"
+    #: The digest of the signature (SHA-1, as in Flask).
+    digest_method = staticmethod(hashlib.sha1)
+    #: How the signing key is derived from the secret key.
+    key_derivation = "hmac"
+    #: Turns the session into the cookie's payload; register extra tags on it.
+    serializer = TaggedJSONSerializer()
+    #: The class of the sessions :meth:`open_session` returns.
+    session_class = SecureCookieSession
+
+    def get_signing_serializer(self, app: Phial) -> URLSafeTimedSerializer | None:
+        """The serializer that signs the cookie, or ``None`` without a secret key.
+
+        It is built once per key set (and signing settings) and reused: building
+        one per request was about 30% of Flask's time for a minimal request.
+        """
+        config = app.config
+        secret_key = config["SECRET_KEY"]
+        if not secret_key:
+            return None
+        fallbacks = config["SECRET_KEY_FALLBACKS"]
+        cache_key = (
+            secret_key,
+            tuple(fallbacks) if fallbacks else (),
+            self.salt,
+            self.digest_method,
+            self.key_derivation,
+            self.serializer,
+        )
+        cache: dict[t.Any, URLSafeTimedSerializer] | None = self.__dict__.get("_signers")
+        if cache is None:
+            cache = self.__dict__["_signers"] = {}
+        else:
+            signer = cache.get(cache_key)
+            if signer is not None:
+                return signer
+        # itsdangerous signs with the last key and accepts all of them; the
+        # fallbacks are listed newest first, so reverse them to keep that order.
+        keys = [*reversed(cache_key[1]), secret_key]
+        signer = URLSafeTimedSerializer(
+            keys,
+            salt=self.salt,
+            serializer=self.serializer,
+            signer_kwargs={
+                "key_derivation": self.key_derivation,
+                "digest_method": self.digest_method,
+            },
+        )
+        if len(cache) >= _CACHE_LIMIT:
+            cache.clear()
+        cache[cache_key] = signer
+        return signer
+
+    def open_session(self, app: Phial, request: Request) -> SecureCookieSession | None:
+        """Verify and load the cookie; a missing or invalid cookie gives an empty
+        session, no secret key gives ``None`` (a null session)."""
+        signer = self.get_signing_serializer(app)
+        if signer is None:
+            return None
+        value = request.cookies.get(self.get_cookie_name(app))
+        if not value:
+            return self.session_class()
+        max_age = int(app.permanent_session_lifetime.total_seconds())
+        try:
+            data = signer.loads(value, max_age=max_age)
+        except BadData:  # bad signature, expired, truncated, undecodable payload
+            return self.session_class()
+        if not isinstance(data, dict):  # signed with our key and salt, but not a session
+            return self.session_class()
+        return self.session_class(data)
+
+    def save_session(self, app: Phial, session: SessionMixin, response: Response) -> None:
+        """Write the cookie when :meth:`should_set_cookie` says so, delete it when
+        the session was emptied, and add ``Vary: Cookie`` whenever the session
+        was read."""
+        # Checked first: the checks below read the session themselves.
+        if session.accessed:
+            response.vary.add("Cookie")
+        name = self.get_cookie_name(app)
+        domain = self.get_cookie_domain(app)
+        path = self.get_cookie_path(app)
+        secure = self.get_cookie_secure(app)
+        samesite = self.get_cookie_samesite(app)
+        partitioned = self.get_cookie_partitioned(app)
+        httponly = self.get_cookie_httponly(app)
+        if not session:
+            if session.modified:
+                response.delete_cookie(
+                    name,
+                    domain=domain,
+                    path=path,
+                    secure=secure,
+                    samesite=samesite,
+                    partitioned=partitioned,
+                    httponly=httponly,
+                )
+                response.vary.add("Cookie")
+            return
+        if not self.should_set_cookie(app, session):
+            return
+        signer = self.get_signing_serializer(app)
+        if signer is None:  # the key was removed after the session was opened
+            return
+        value = signer.dumps(dict(session))
+        response.set_cookie(
+            name,
+            value,
+            expires=self.get_expiration_time(app, session),
+            httponly=httponly,
+            domain=domain,
+            path=path,
+            secure=secure,
+            samesite=samesite,
+            partitioned=partitioned,
+        )
+        response.vary.add("Cookie")

@@ -354,7 +354,11 @@ class Phial(App):
             if "process_response" in self._overrides:
                 response = await self._step(aio, "process_response", response)
             elif (
-                self.after_request_funcs or ctx._after_request_functions or ctx._session is not None
+                self.after_request_funcs
+                or ctx._after_request_functions
+                or ctx._session is not None
+                # An untouched session may still need its cookie refreshed.
+                or "HTTP_COOKIE" in ctx.request.environ
             ):
                 response = await self._process_response(ctx, response, aio)
             if request_finished.receivers:

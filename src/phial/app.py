@@ -683,12 +683,9 @@ class Phial(App):
             session=session,
             g=g,
         )
-
-        def tojson(obj: t.Any, **kwargs: t.Any) -> t.Any:
-            return templating._htmlsafe_json(self, obj, **kwargs)
-
-        env.filters["tojson"] = tojson
+        # Looked up per call: an app may replace its JSON provider after the env exists.
         env.policies["json.dumps_function"] = lambda obj, **kw: self.json.dumps(obj, **kw)
+        env.filters["tojson"] = templating._tojson_filter
         return env
 
     def create_global_jinja_loader(self) -> DispatchingJinjaLoader:

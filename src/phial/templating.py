@@ -10,9 +10,10 @@ the :data:`~phial.signals.before_render_template` and
 
 from __future__ import annotations
 
+import json
 import typing as t
 
-from jinja2 import BaseLoader, Template, TemplateNotFound
+from jinja2 import BaseLoader, Template, TemplateNotFound, pass_environment
 from jinja2 import Environment as BaseEnvironment
 from markupsafe import Markup
 from werkzeug.local import LocalProxy
@@ -54,15 +55,22 @@ def _default_template_ctx_processor() -> dict[str, t.Any]:
     return rv
 
 
-def _htmlsafe_json(app: Phial, obj: t.Any, **kwargs: t.Any) -> Markup:
-    """``obj`` as JSON that is safe inside HTML, attributes and ``<script>``.
+@pass_environment
+def _tojson_filter(env: BaseEnvironment, obj: t.Any, **kwargs: t.Any) -> Markup:
+    """The ``tojson`` filter: ``obj`` as JSON that is safe inside HTML and ``<script>``.
 
-    Serialised by the app's JSON provider (looked up now, so a provider replaced
-    after the environment was made is used), then ``<``, ``>``, ``&`` and ``'``
-    become ``\\u`` escapes, which JSON parsers read back unchanged but which
-    cannot end a script element or a single-quoted attribute.
+    Serialised with the environment's ``json.dumps_function`` policy (the app's
+    JSON provider) and ``json.dumps_kwargs`` policy (``sort_keys=True``), as in
+    Flask; then ``<``, ``>``, ``&`` and ``'`` become ``\\u`` escapes, which JSON
+    parsers read back unchanged but which cannot close a ``<script>`` element,
+    start an entity or end a single-quoted attribute.
     """
-    text = app.json.dumps(obj, **kwargs)
+    policies = env.policies
+    dumps: t.Callable[..., str] = policies["json.dumps_function"] or json.dumps
+    policy_kwargs = policies["json.dumps_kwargs"]
+    if policy_kwargs:
+        kwargs = {**policy_kwargs, **kwargs}
+    text = dumps(obj, **kwargs)
     return Markup(
         text.replace("<", "\\u003c")
         .replace(">", "\\u003e")

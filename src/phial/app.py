@@ -42,6 +42,7 @@ from .signals import (
     request_started,
     request_tearing_down,
 )
+from .templating import DispatchingJinjaLoader, Environment, _default_template_ctx_processor
 from .urls import build_url
 from .wrappers import Request, Response
 from .wsgi import serve_wsgi
@@ -87,6 +88,8 @@ class Phial(App):
     test_cli_runner_class: type[FlaskCliRunner] | None = None
     #: The object that opens and saves sessions; see :mod:`phial.sessions`.
     session_interface: SessionInterface = SecureCookieSessionInterface()
+    #: The class of :attr:`jinja_env`.
+    jinja_environment: type[Environment] = Environment
 
     def __init__(
         self,
@@ -121,6 +124,7 @@ class Phial(App):
         #: (see :meth:`Response._from_bytes`); ``None`` disables that path.
         self._text_content_type: str | None = None
         self._error_pages: dict[tuple[type, int | None, str], bytes] = {}
+        self.template_context_processors[None].append(_default_template_ctx_processor)
 
         if self.has_static_folder:
             if bool(static_host) != host_matching:
@@ -753,6 +757,62 @@ class Phial(App):
         from .urls import resolve_endpoint
 
         return resolve_endpoint(self, endpoint, request.blueprint)
+
+    # -- templates ----------------------------------------------------------------------------
+
+    def create_jinja_environment(self) -> Environment:
+        """Create the Jinja environment from :attr:`jinja_options` and the app's settings.
+
+        Autoescaping follows :meth:`select_jinja_autoescape`, auto-reload follows
+        :attr:`templates_auto_reload`, unless ``jinja_options`` sets them. The
+        globals ``url_for``, ``get_flashed_messages``, ``config``, ``request``,
+        ``session`` and ``g`` and the HTML-safe ``tojson`` filter are added.
+        """
+        from . import templating
+        from .globals import g, request, session
+
+        options = dict(self.jinja_options)
+        options.setdefault("autoescape", self.select_jinja_autoescape)
+        options.setdefault("auto_reload", self.templates_auto_reload)
+        env = self.jinja_environment(self, **options)
+        env.globals.update(
+            url_for=self.url_for,
+            get_flashed_messages=templating._get_flashed_messages_function(),
+            config=self.config,
+            request=request,
+            session=session,
+            g=g,
+        )
+        # Looked up per call: an app may replace its JSON provider after the env exists.
+        env.policies["json.dumps_function"] = lambda obj, **kw: self.json.dumps(obj, **kw)
+        env.filters["tojson"] = templating._tojson_filter
+        return env
+
+    def create_global_jinja_loader(self) -> DispatchingJinjaLoader:
+        """The loader of :attr:`jinja_env`: modules, then the app, then blueprints."""
+        return DispatchingJinjaLoader(self)
+
+    def update_template_context(self, context: dict[str, t.Any]) -> None:
+        """Add the values of the context processors to ``context``, in place.
+
+        The app's processors run first, then those of the current request's
+        blueprints, outermost first; values already in ``context`` (passed to
+        the render function) win over all of them.
+        """
+        names: t.Iterable[str | None] = (None,)
+        req_ctx = _cv_request.get(None)
+        if req_ctx is not None:
+            blueprints = req_ctx.request.blueprints
+            if blueprints:
+                names = (None, *reversed(blueprints))
+        passed = context.copy()
+        processors = self.template_context_processors
+        for name in names:
+            funcs = processors.get(name)
+            if funcs:
+                for func in funcs:
+                    context.update(self.ensure_sync(func)())
+        context.update(passed)
 
     # -- static files ---------------------------------------------------------------------------
 

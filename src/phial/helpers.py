@@ -240,3 +240,14 @@ def get_flashed_messages(
     if with_categories:
         return flashes
     return [f[1] for f in flashes]
+
+
+def get_template_attribute(template_name: str, attribute: str) -> t.Any:
+    """Load a template of the current app and return one of its exported names.
+
+    Useful to call a macro from Python: ``get_template_attribute("_m.html", "hello")("World")``.
+
+    :param template_name: the template to load.
+    :param attribute: the macro or variable the template defines.
+    """
+    return getattr(current_app.jinja_env.get_template(template_name).module, attribute)

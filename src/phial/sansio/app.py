@@ -27,6 +27,8 @@ from .scaffold import Scaffold, _endpoint_from_view_func, setupmethod
 if t.TYPE_CHECKING:
     from werkzeug.wrappers import Request as BaseRequest
 
+    from ..templating import Environment
+
 
 def _get_debug_flag() -> bool:
     """Whether ``FLASK_DEBUG`` (or ``PHIAL_DEBUG``) asks for debug mode."""
@@ -53,6 +55,9 @@ class App(Scaffold):
     url_rule_class = Rule
     #: The class of :attr:`json`.
     json_provider_class: type[JSONProvider] = DefaultJSONProvider
+    #: Options for the Jinja environment, used by :meth:`create_jinja_environment`;
+    #: change them before :attr:`jinja_env` is first used.
+    jinja_options: dict[str, t.Any] = {}
 
     #: ``config["TESTING"]``: exceptions propagate to the test client.
     testing = ConfigAttribute[bool]("TESTING")
@@ -196,7 +201,133 @@ class App(Scaffold):
             self._on_debug_changed(value)
 
     def _on_debug_changed(self, value: bool) -> None:
-        """Hook for the templating layer to follow the debug flag."""
+        """Follow the debug flag with template auto-reload (when not configured).
+
+        Only an environment that already exists is updated; one made later
+        reads the flag itself, so changing ``debug`` never creates it.
+        """
+        env = self.__dict__.get("jinja_env")
+        if env is not None:
+            env.auto_reload = value
+
+    # -- templates --------------------------------------------------------------
+
+    @property
+    def templates_auto_reload(self) -> bool:
+        """Whether templates are reloaded when their files change:
+        ``TEMPLATES_AUTO_RELOAD``, or :attr:`debug` when that is ``None``.
+
+        Unlike Flask, setting it also updates an existing :attr:`jinja_env`.
+        """
+        value = self.config["TEMPLATES_AUTO_RELOAD"]
+        return bool(value) if value is not None else self.debug
+
+    @templates_auto_reload.setter
+    def templates_auto_reload(self, value: bool | None) -> None:
+        self.config["TEMPLATES_AUTO_RELOAD"] = value
+        env = self.__dict__.get("jinja_env")
+        if env is not None:
+            env.auto_reload = self.templates_auto_reload
+
+    @cached_property
+    def jinja_env(self) -> Environment:
+        """The Jinja environment templates are loaded and rendered with; made
+        by :meth:`create_jinja_environment` on first use."""
+        return self.create_jinja_environment()
+
+    def create_jinja_environment(self) -> Environment:
+        """Create :attr:`jinja_env`; :class:`phial.Phial` implements it."""
+        raise NotImplementedError
+
+    def select_jinja_autoescape(self, filename: str | None) -> bool:
+        """Whether a template is autoescaped: templates from strings
+        (``filename`` is ``None``) and ``.html``, ``.htm``, ``.xml``, ``.xhtml``
+        and ``.svg`` files are."""
+        if filename is None:
+            return True
+        return filename.endswith((".html", ".htm", ".xml", ".xhtml", ".svg"))
+
+    @t.overload
+    def template_filter(self, name: ft.T_template_filter) -> ft.T_template_filter: ...
+    @t.overload
+    def template_filter(
+        self, name: str | None = None
+    ) -> t.Callable[[ft.T_template_filter], ft.T_template_filter]: ...
+    @setupmethod
+    def template_filter(
+        self, name: t.Callable[..., t.Any] | str | None = None
+    ) -> t.Callable[..., t.Any]:
+        """Register a Jinja filter: ``@app.template_filter()`` or
+        ``@app.template_filter("name")``; the name defaults to the function's.
+        ``@app.template_filter`` without parentheses also works."""
+        if callable(name):
+            self.add_template_filter(name)
+            return name
+
+        def decorator(f: ft.T_template_filter) -> ft.T_template_filter:
+            self.add_template_filter(f, name=name)
+            return f
+
+        return decorator
+
+    @setupmethod
+    def add_template_filter(self, f: ft.TemplateFilterCallable, name: str | None = None) -> None:
+        """Register ``f`` as a Jinja filter named ``name`` (default: its ``__name__``)."""
+        self.jinja_env.filters[name or f.__name__] = f
+
+    @t.overload
+    def template_test(self, name: ft.T_template_test) -> ft.T_template_test: ...
+    @t.overload
+    def template_test(
+        self, name: str | None = None
+    ) -> t.Callable[[ft.T_template_test], ft.T_template_test]: ...
+    @setupmethod
+    def template_test(
+        self, name: t.Callable[..., t.Any] | str | None = None
+    ) -> t.Callable[..., t.Any]:
+        """Register a Jinja test (``{% if x is name %}``); used like
+        :meth:`template_filter`."""
+        if callable(name):
+            self.add_template_test(name)
+            return name
+
+        def decorator(f: ft.T_template_test) -> ft.T_template_test:
+            self.add_template_test(f, name=name)
+            return f
+
+        return decorator
+
+    @setupmethod
+    def add_template_test(self, f: ft.TemplateTestCallable, name: str | None = None) -> None:
+        """Register ``f`` as a Jinja test named ``name`` (default: its ``__name__``)."""
+        self.jinja_env.tests[name or f.__name__] = f
+
+    @t.overload
+    def template_global(self, name: ft.T_template_global) -> ft.T_template_global: ...
+    @t.overload
+    def template_global(
+        self, name: str | None = None
+    ) -> t.Callable[[ft.T_template_global], ft.T_template_global]: ...
+    @setupmethod
+    def template_global(
+        self, name: t.Callable[..., t.Any] | str | None = None
+    ) -> t.Callable[..., t.Any]:
+        """Register a Jinja global available in every template; used like
+        :meth:`template_filter`."""
+        if callable(name):
+            self.add_template_global(name)
+            return name
+
+        def decorator(f: ft.T_template_global) -> ft.T_template_global:
+            self.add_template_global(f, name=name)
+            return f
+
+        return decorator
+
+    @setupmethod
+    def add_template_global(self, f: ft.TemplateGlobalCallable, name: str | None = None) -> None:
+        """Register ``f`` as a Jinja global named ``name`` (default: its ``__name__``)."""
+        self.jinja_env.globals[name or f.__name__] = f
 
     # -- setup guard ------------------------------------------------------------
 

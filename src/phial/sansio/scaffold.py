@@ -14,7 +14,9 @@ import typing as t
 from collections import defaultdict
 from functools import update_wrapper
 
+from jinja2 import BaseLoader, FileSystemLoader
 from werkzeug.exceptions import HTTPException, default_exceptions
+from werkzeug.utils import cached_property
 
 from .. import typing as ft
 
@@ -163,6 +165,18 @@ class Scaffold:
         if value is not None:
             value = value.rstrip("/")
         self._static_url_path = value
+
+    # -- templates --------------------------------------------------------------
+
+    @cached_property
+    def jinja_loader(self) -> BaseLoader | None:
+        """A Jinja loader for :attr:`template_folder`, or ``None`` without one.
+
+        Made on first use; assign another loader to replace it.
+        """
+        if self.template_folder is not None:
+            return FileSystemLoader(os.path.join(self.root_path, self.template_folder))
+        return None
 
     # -- routing ----------------------------------------------------------------
 

@@ -237,6 +237,9 @@ class Blueprint(Scaffold):
         Takes the options of :meth:`phial.Phial.register_blueprint`. The child's
         URL prefix and subdomain are appended to this blueprint's, and its
         endpoints are named ``<this>.<child>.<view>``.
+
+        Unlike Flask, a nesting loop (``a`` in ``b`` in ``a``) raises
+        :class:`ValueError` here instead of recursing at registration.
         """
         if blueprint is self:
             raise ValueError("Cannot register a blueprint on itself.")
@@ -254,6 +257,9 @@ class Blueprint(Scaffold):
         dotted name, adds its static route, calls the recorded functions, then
         registers the nested blueprints. A second registration on the same app
         needs another ``name=``.
+
+        Unlike Flask, an empty ``name=`` or one with a dot raises
+        :class:`ValueError` (Flask accepts them and builds broken endpoints).
         """
         name_prefix: str = options.get("name_prefix", "")
         self_name: str = options.get("name", self.name)
@@ -325,7 +331,11 @@ class Blueprint(Scaffold):
         **options: t.Any,
     ) -> None:
         """Record a rule, added to the app (prefixed, endpoint ``<name>.<endpoint>``)
-        when the blueprint is registered; see :meth:`phial.Phial.add_url_rule`."""
+        when the blueprint is registered; see :meth:`phial.Phial.add_url_rule`.
+
+        Unlike Flask, a rule with neither ``endpoint`` nor ``view_func`` raises
+        :class:`TypeError` here rather than when the blueprint is registered.
+        """
         if endpoint is None:
             # Fail now, not at registration, when there is no name to use.
             _endpoint_from_view_func(view_func)  # type: ignore[arg-type]  # raises on None
@@ -375,7 +385,10 @@ class Blueprint(Scaffold):
     def app_errorhandler(
         self, code: type[Exception] | int
     ) -> t.Callable[[ft.T_error_handler], ft.T_error_handler]:
-        """Like :meth:`errorhandler`, but for errors anywhere in the app."""
+        """Like :meth:`errorhandler`, but for errors anywhere in the app.
+
+        Unlike Flask, an invalid ``code`` raises when decorating, not at registration.
+        """
 
         def decorator(f: ft.T_error_handler) -> ft.T_error_handler:
             # Validate the key now rather than at registration.
@@ -461,7 +474,11 @@ def _nested_options(
 ) -> dict[str, t.Any]:
     """The options a nested blueprint is registered with: its own, with the
     parent's subdomain and URL prefix combined in and the parent's dotted name
-    as the name prefix."""
+    as the name prefix.
+
+    Unlike Flask, an empty subdomain adds no label: a child ``api`` inside a
+    parent registered with ``subdomain=""`` matches ``api``, not ``api.``.
+    """
     options = dict(options)
 
     subdomain = options.get("subdomain")

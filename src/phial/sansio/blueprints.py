@@ -75,7 +75,7 @@ class BlueprintSetupState:
         self,
         blueprint: Blueprint,
         app: App,
-        options: t.Any,
+        options: dict[str, t.Any],
         first_registration: bool,
     ) -> None:
         #: The application the blueprint is being registered on.
@@ -430,7 +430,9 @@ class Blueprint(Scaffold):
         self, f: ft.TemplateFilterCallable, name: str | None = None
     ) -> None:
         """Register a Jinja filter of the app (``app.add_template_filter``)."""
-        self.record_once(lambda s: t.cast(_TemplateRegistry, s.app).add_template_filter(f, name))
+        self.record_once(
+            lambda s: t.cast(_TemplateRegistry, s.app).add_template_filter(f, name=name)
+        )
 
     @setupmethod
     def app_template_test(
@@ -447,7 +449,7 @@ class Blueprint(Scaffold):
     @setupmethod
     def add_app_template_test(self, f: ft.TemplateTestCallable, name: str | None = None) -> None:
         """Register a Jinja test of the app (``app.add_template_test``)."""
-        self.record_once(lambda s: t.cast(_TemplateRegistry, s.app).add_template_test(f, name))
+        self.record_once(lambda s: t.cast(_TemplateRegistry, s.app).add_template_test(f, name=name))
 
     @setupmethod
     def app_template_global(
@@ -466,7 +468,9 @@ class Blueprint(Scaffold):
         self, f: ft.TemplateGlobalCallable, name: str | None = None
     ) -> None:
         """Register a Jinja global of the app (``app.add_template_global``)."""
-        self.record_once(lambda s: t.cast(_TemplateRegistry, s.app).add_template_global(f, name))
+        self.record_once(
+            lambda s: t.cast(_TemplateRegistry, s.app).add_template_global(f, name=name)
+        )
 
 
 def _nested_options(

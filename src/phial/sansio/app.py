@@ -28,6 +28,7 @@ if t.TYPE_CHECKING:
     from werkzeug.wrappers import Request as BaseRequest
 
     from ..templating import Environment
+    from .blueprints import Blueprint
 
 
 def _get_debug_flag() -> bool:
@@ -511,6 +512,17 @@ class App(Scaffold):
         from werkzeug.utils import redirect as _wz_redirect
 
         return _wz_redirect(location, code=code, Response=self.response_class)  # type: ignore[attr-defined]  # defined by Phial
+
+    @setupmethod
+    def register_blueprint(self, blueprint: Blueprint, **options: t.Any) -> None:
+        """Register ``blueprint``: its routes, hooks and nested blueprints.
+
+        ``url_prefix``, ``subdomain``, ``url_defaults`` and ``cli_group`` override
+        the blueprint's own; ``name`` registers it under another name, which is
+        how one blueprint is registered twice. Other options reach the
+        blueprint's recorded functions as ``state.options``.
+        """
+        blueprint.register(self, options)
 
     def iter_blueprints(self) -> t.ValuesView[t.Any]:
         """The registered blueprints, in registration order."""

@@ -1,0 +1,112 @@
+"""The public :class:`Blueprint`: the sans-I/O blueprint plus files and CLI commands."""
+
+from __future__ import annotations
+
+import os
+import typing as t
+from datetime import timedelta
+
+import click
+
+from .globals import current_app
+from .helpers import send_from_directory
+from .sansio.blueprints import Blueprint as SansioBlueprint
+from .sansio.blueprints import BlueprintSetupState as BlueprintSetupState
+from .sansio.scaffold import _sentinel
+
+if t.TYPE_CHECKING:
+    from .sansio.app import App
+    from .wrappers import Response
+
+
+def _new_cli_group(name: str) -> click.Group:
+    """The blueprint's command group: a :class:`phial.cli.AppGroup` (commands run
+    inside an app context), or a plain click group where phial has no CLI."""
+    try:
+        from .cli import AppGroup  # type: ignore[import-not-found, attr-defined, unused-ignore]  # lands with the CLI
+    except ModuleNotFoundError as e:
+        if e.name != f"{__package__}.cli":
+            raise
+        return click.Group(name)
+    return t.cast(click.Group, AppGroup(name))
+
+
+class Blueprint(SansioBlueprint):
+    """A set of routes, hooks, handlers, templates, static files and CLI
+    commands to register on an app, possibly several times and nested.
+
+    Takes the arguments of :class:`phial.sansio.blueprints.Blueprint`.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        import_name: str,
+        static_folder: str | os.PathLike[str] | None = None,
+        static_url_path: str | None = None,
+        template_folder: str | os.PathLike[str] | None = None,
+        url_prefix: str | None = None,
+        subdomain: str | None = None,
+        url_defaults: dict[str, t.Any] | None = None,
+        root_path: str | None = None,
+        cli_group: str | None = _sentinel,  # type: ignore[assignment]  # the sentinel means "use the name"
+    ) -> None:
+        super().__init__(
+            name,
+            import_name,
+            static_folder=static_folder,
+            static_url_path=static_url_path,
+            template_folder=template_folder,
+            url_prefix=url_prefix,
+            subdomain=subdomain,
+            url_defaults=url_defaults,
+            root_path=root_path,
+            cli_group=cli_group,
+        )
+        #: The click group of the blueprint's commands (``@bp.cli.command()``).
+        #: At registration they become ``phial <cli_group> <command>``, or
+        #: commands of the app's own group when ``cli_group`` is ``None``.
+        self.cli: click.Group = _new_cli_group(name)
+
+    def _register_cli(self, app: App, name: str, options: dict[str, t.Any]) -> None:
+        if not self.cli.commands:
+            return
+        # The app's group comes with phial's CLI; an app without one cannot run them.
+        app_cli: click.Group | None = getattr(app, "cli", None)
+        if app_cli is None:
+            return
+        group = options.get("cli_group", self.cli_group)
+        if group is None:
+            for command_name, command in self.cli.commands.items():
+                app_cli.add_command(command, command_name)
+            return
+        self.cli.name = name if group is _sentinel else group
+        app_cli.add_command(self.cli)
+
+    def get_send_file_max_age(self, filename: str | None) -> int | None:
+        """Cache max-age for the blueprint's static files: the current app's
+        ``SEND_FILE_MAX_AGE_DEFAULT`` (``None`` means the browser revalidates)."""
+        value = current_app.config["SEND_FILE_MAX_AGE_DEFAULT"]
+        if value is None:
+            return None
+        if isinstance(value, timedelta):
+            return int(value.total_seconds())
+        return int(value)
+
+    def send_static_file(self, filename: str) -> Response:
+        """Serve ``filename`` from :attr:`static_folder` (the ``<name>.static`` view)."""
+        if not self.has_static_folder:
+            raise RuntimeError("'static_folder' must be set to serve static_files.")
+        max_age = self.get_send_file_max_age(filename)
+        return send_from_directory(t.cast(str, self.static_folder), filename, max_age=max_age)
+
+    def open_resource(
+        self, resource: str, mode: str = "rb", encoding: str | None = "utf-8"
+    ) -> t.IO[t.Any]:
+        """Open a file relative to the blueprint's :attr:`root_path` for reading."""
+        if mode not in {"r", "rt", "rb"}:
+            raise ValueError("Resources can only be opened for reading.")
+        path = os.path.join(self.root_path, resource)
+        if mode == "rb":
+            return open(path, mode)  # the caller closes it
+        return open(path, mode, encoding=encoding)  # the caller closes it

@@ -248,16 +248,8 @@ def test_request_module_without_a_match(app: Phial) -> None:
 
 
 def test_request_module_is_the_part_before_the_last_dot(app: Phial) -> None:
-    app.add_url_rule("/x", "a.b.view", lambda: "x")
-    with app.test_request_context("/x"):
-        app._match_request(_current_ctx())
-        assert request.module == "a.b"
-
-
-def _current_ctx() -> t.Any:
-    from phial.globals import _cv_request
-
-    return _cv_request.get()
+    app.add_url_rule("/x", "a.b.view", lambda: str(request.module))
+    assert app.test_client().get("/x").data == b"a.b"
 
 
 # -- hooks -----------------------------------------------------------------------------------
@@ -346,6 +338,23 @@ def test_module_before_request_can_answer(app: Phial) -> None:
     client = app.test_client()
     assert client.get("/page").status_code == 403
     assert client.get("/open").data == b"open"
+
+
+def test_async_module_hooks(app: Phial) -> None:
+    mod = _module_with_page()
+
+    @mod.before_request
+    async def deny() -> str:
+        return "async before"
+
+    @mod.after_request
+    async def tag(response: Response) -> Response:
+        response.headers["X-Async"] = "yes"
+        return response
+
+    app.register_module(mod)
+    response = app.test_client().get("/page")
+    assert (response.data, response.headers["X-Async"]) == (b"async before", "yes")
 
 
 def test_context_processors_are_scoped(app: Phial) -> None:
@@ -532,12 +541,20 @@ def test_static_route_takes_the_subdomain() -> None:
 
 
 def test_url_for_static_in_a_module_request(app: Phial) -> None:
-    app.register_module(package_admin)
-    with app.test_request_context("/admin/"):
-        app._match_request(_current_ctx())
-        assert request.module == "admin"
-        assert url_for("static", filename="style.css") == "/admin/static/style.css"
-        assert url_for(".static", filename="app.css") == "/static/app.css"
+    mod = Module("modapp.admin", name="files", url_prefix="/files")
+
+    @mod.route("/urls")
+    def urls() -> dict[str, str]:
+        return {
+            "static": url_for("static", filename="style.css"),
+            ".static": url_for(".static", filename="app.css"),
+        }
+
+    app.register_module(mod)
+    assert app.test_client().get("/files/urls").get_json() == {
+        "static": "/files/static/style.css",  # the module's own
+        ".static": "/static/app.css",  # the application's
+    }
 
 
 # -- templates -------------------------------------------------------------------------------

@@ -340,23 +340,6 @@ def test_module_before_request_can_answer(app: Phial) -> None:
     assert client.get("/open").data == b"open"
 
 
-def test_async_module_hooks(app: Phial) -> None:
-    mod = _module_with_page()
-
-    @mod.before_request
-    async def deny() -> str:
-        return "async before"
-
-    @mod.after_request
-    async def tag(response: Response) -> Response:
-        response.headers["X-Async"] = "yes"
-        return response
-
-    app.register_module(mod)
-    response = app.test_client().get("/page")
-    assert (response.data, response.headers["X-Async"]) == (b"async before", "yes")
-
-
 def test_context_processors_are_scoped(app: Phial) -> None:
     mod = make_module()
 

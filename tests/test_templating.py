@@ -581,7 +581,7 @@ def test_module_templates_come_first_for_their_prefix(app: Phial, app_ctx: AppCo
 
 
 def test_modules_absent_is_a_no_op(app: Phial, app_ctx: AppContext) -> None:
-    assert not hasattr(app, "modules")
+    assert app.modules == {}
     assert render_template("admin/index.html") == "app admin index"
 
 

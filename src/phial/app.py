@@ -756,6 +756,13 @@ class Phial(App):
         """Expand a relative endpoint for :meth:`url_for` during ``request``."""
         from .urls import resolve_endpoint
 
+        if self.modules:
+            # During a Flask 0.6 module's request, its own (opposite) rules apply.
+            module = request.module
+            if module is not None and module in self.modules:
+                from .modules import resolve_module_endpoint
+
+                return resolve_module_endpoint(endpoint, module)
         return resolve_endpoint(self, endpoint, request.blueprint)
 
     # -- templates ----------------------------------------------------------------------------

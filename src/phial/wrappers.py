@@ -182,6 +182,15 @@ class Request(RequestBase):
         return None
 
     @property
+    def module(self) -> str | None:
+        """The Flask 0.6 module of the endpoint: the part before the last dot, or
+        ``None`` for an endpoint of the app itself."""
+        endpoint = self.endpoint
+        if endpoint is not None and "." in endpoint:
+            return endpoint.rpartition(".")[0]
+        return None
+
+    @property
     def blueprints(self) -> list[str]:
         """The current blueprint and its parents, innermost first."""
         name = self.blueprint

@@ -27,6 +27,7 @@ from .scaffold import Scaffold, _endpoint_from_view_func, setupmethod
 if t.TYPE_CHECKING:
     from werkzeug.wrappers import Request as BaseRequest
 
+    from ..modules import Module
     from ..templating import Environment
     from .blueprints import Blueprint
 
@@ -140,6 +141,8 @@ class App(Scaffold):
         self.teardown_appcontext_funcs: list[ft.TeardownCallable] = []
         self.shell_context_processors: list[ft.ShellContextProcessorCallable] = []
         self.blueprints: dict[str, t.Any] = {}
+        #: Flask 0.6 modules registered with :meth:`register_module`, by name.
+        self.modules: dict[str, Module] = {}
         #: Extensions store their state here, keyed by a lowercase name.
         self.extensions: dict[str, t.Any] = {}
         self.url_map = self.url_map_class(host_matching=host_matching)
@@ -394,6 +397,17 @@ class App(Scaffold):
                     f" function: {endpoint}"
                 )
             self.view_functions[endpoint] = view_func
+
+    @setupmethod
+    def register_module(
+        self, module: Module, url_prefix: str | None = None, subdomain: str | None = None
+    ) -> None:
+        """Register a Flask 0.6 :class:`~phial.Module`: replay its routes and hooks.
+
+        ``url_prefix`` and ``subdomain`` override the module's own when given.
+        A name already used by another module or a blueprint raises ValueError.
+        """
+        module.register(self, url_prefix=url_prefix, subdomain=subdomain)
 
     @setupmethod
     def teardown_appcontext(self, f: ft.T_teardown) -> ft.T_teardown:

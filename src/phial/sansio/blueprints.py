@@ -275,6 +275,12 @@ class Blueprint(Scaffold):
                 f"The name '{self_name}' is already registered for {which} blueprint{where}."
                 " Use 'name=' to provide a unique name."
             )
+        if name in getattr(app, "modules", {}):
+            # Modules and blueprints share the hook scopes keyed by this name.
+            raise ValueError(
+                f"A Flask 0.6 module is already registered as {name!r}; a blueprint may"
+                " not share its name. Use 'name=' to register the blueprint under another."
+            )
         first_registration = not any(bp is self for bp in app.blueprints.values())
         app.blueprints[name] = self
         self._got_registered_once = True

@@ -1,0 +1,1 @@
+"""A package whose sub-package ``admin`` is a Flask 0.6 module (tests/test_modules.py)."""

@@ -828,3 +828,36 @@ def test_open_instance_resource(tmp_path: Path) -> None:
         assert ft.read() == "DEBUG = False\nname = 'ü'\n"
     with app.open_instance_resource("settings.cfg", "rb") as fb:
         assert fb.read().startswith(b"DEBUG")
+
+
+# -- parity with Flask -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "headers"),
+    [
+        ({}, {}),
+        ({"as_attachment": True, "download_name": "Vögel report.csv"}, {}),
+        ({"mimetype": "application/x-thing", "etag": "v2", "max_age": 30}, {}),
+        ({}, {"Range": "bytes=1-3"}),
+        ({"conditional": False}, {"Range": "bytes=1-3"}),
+        ({"etag": False, "last_modified": 1_600_000_000}, {}),
+    ],
+)
+def test_send_file_matches_flask(
+    data_file: Path, kwargs: dict[str, t.Any], headers: dict[str, str]
+) -> None:
+    import flask
+
+    flask_app = flask.Flask(__name__)
+    flask_app.add_url_rule("/f", "f", lambda: flask.send_file(data_file, **kwargs))
+    app = _app(root_path=HERE)
+    app.add_url_rule("/f", "f", lambda: send_file(data_file, **kwargs))
+    theirs = flask_app.test_client().get("/f", headers=headers, buffered=True)
+    ours = app.test_client().get("/f", headers=headers)
+    assert ours.status_code == theirs.status_code
+    assert ours.data == theirs.data
+    skip = {"Date", "Expires"}
+    assert [h for h in ours.headers if h[0] not in skip] == [
+        h for h in theirs.headers if h[0] not in skip
+    ]

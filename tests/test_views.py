@@ -607,3 +607,14 @@ def test_views_module_is_not_reexported_at_top_level() -> None:
 
     assert not hasattr(phial, "View")
     assert not hasattr(phial, "MethodView")
+
+
+def test_head_without_get_is_405(app: Phial, client: t.Any) -> None:
+    class PostOnly(MethodView):
+        def post(self) -> str:
+            return "post"
+
+    app.add_url_rule("/", view_func=PostOnly.as_view("x"), methods=["POST", "HEAD"])
+    rv = client.head("/")
+    assert rv.status_code == 405
+    assert sorted(rv.allow) == ["POST"]

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import os
 import typing as t
+import unicodedata
 from functools import update_wrapper
+from urllib.parse import quote
 
 import werkzeug.utils
+from werkzeug.exceptions import NotFound
 from werkzeug.exceptions import abort as _wz_abort
+from werkzeug.security import safe_join as _wz_safe_join
 from werkzeug.utils import redirect as _wz_redirect
 
 from .globals import _cv_app, _cv_request, current_app, request_ctx
@@ -142,25 +146,96 @@ def send_file(
 ) -> Response:
     """Send a file (a path, relative to the app's root, or a binary file object).
 
-    Handles ``Content-Disposition`` (non-ASCII names as ``filename*``),
-    conditional requests (ETag, Last-Modified, 304), byte ranges (206, 416),
-    ``USE_X_SENDFILE`` and cache max-age (``SEND_FILE_MAX_AGE_DEFAULT``).
+    The mimetype is guessed from ``download_name`` or the path unless given.
+    ``Content-Disposition`` is ``attachment`` or ``inline`` with the file name;
+    non-ASCII names are sent as ``filename*=UTF-8''...``. With ``conditional``
+    the response honours ``If-None-Match``/``If-Modified-Since`` (304) and a
+    single byte range (206; a range it cannot serve is 416). ``etag`` may be
+    ``False`` or a string to use; ``max_age`` (seconds, or a callable taking the
+    file name) defaults to :meth:`~phial.Phial.get_send_file_max_age`; without
+    one, ``Cache-Control: no-cache`` asks browsers to revalidate.
+    ``USE_X_SENDFILE`` hands sending to the server with ``X-Sendfile``.
+
+    Unlike Flask, a file name with control characters (CR, LF, NUL...) does
+    not fail with a 500: they are dropped from ``filename`` and percent-encoded
+    in ``filename*``, so no raw control character reaches the header.
     """
     app = current_app._get_current_object()  # type: ignore[attr-defined]  # proxy method
-    return werkzeug.utils.send_file(  # type: ignore[return-value]  # response_class is ours
+    if max_age is None:
+        max_age = app.get_send_file_max_age
+    name = download_name
+    if name is None and isinstance(path_or_file, (str, os.PathLike)):
+        name = os.path.basename(os.fspath(path_or_file))
+    unsafe_name = name is not None and _has_control_chars(name)
+    rv = werkzeug.utils.send_file(
         path_or_file,
         request_ctx.request.environ,
         mimetype=mimetype,
         as_attachment=as_attachment,
-        download_name=download_name,
+        # Werkzeug would put the control characters in the header (or fail on
+        # CR/LF); give it a clean name and write the header below instead.
+        download_name=_strip_control_chars(name) if unsafe_name else download_name,  # type: ignore[arg-type]  # name is set when unsafe
         conditional=conditional,
         etag=etag,
         last_modified=last_modified,
-        max_age=max_age if max_age is not None else app.get_send_file_max_age,
+        max_age=max_age,
         use_x_sendfile=app.config["USE_X_SENDFILE"],
         response_class=app.response_class,
         _root_path=app.root_path,
     )
+    if unsafe_name:
+        _set_content_disposition(rv, as_attachment, t.cast(str, name))
+    return t.cast("Response", rv)
+
+
+def _has_control_chars(name: str) -> bool:
+    return any(ord(c) < 32 or ord(c) == 127 for c in name)
+
+
+def _strip_control_chars(name: str) -> str:
+    return "".join(c for c in name if ord(c) >= 32 and ord(c) != 127)
+
+
+def _set_content_disposition(rv: BaseResponse, as_attachment: bool, name: str) -> None:
+    """``Content-Disposition`` for a name with control characters: an ASCII
+    ``filename`` without them and the exact name percent-encoded in ``filename*``."""
+    fallback = (
+        unicodedata.normalize("NFKD", _strip_control_chars(name))
+        .encode("ascii", "ignore")
+        .decode("ascii")
+    )
+    quoted = quote(name, safe="!#$&+^`|~")
+    rv.headers.set(
+        "Content-Disposition",
+        "attachment" if as_attachment else "inline",
+        **{"filename": fallback, "filename*": f"UTF-8''{quoted}"},
+    )
+
+
+# Names Windows maps to devices in any folder, with any extension; refused on
+# every platform so an app behaves the same wherever it is deployed.
+_WINDOWS_DEVICE_NAMES = frozenset(
+    {"CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$"}
+    | {f"{port}{n}" for port in ("COM", "LPT") for n in "123456789"}
+)
+
+
+def safe_join(directory: str, *pathnames: str) -> str | None:
+    """Join ``pathnames`` onto ``directory``, or return ``None`` if the result
+    could leave it.
+
+    Refuses what :func:`werkzeug.security.safe_join` refuses (``..`` above the
+    folder, absolute paths) and, on every platform, backslashes, NUL bytes and
+    Windows device names (``CON``, ``NUL``, ``COM1``... with or without an
+    extension). Flask 3.1 has no public ``safe_join``; phial keeps one here.
+    """
+    for pathname in pathnames:
+        if "\\" in pathname or "\x00" in pathname:
+            return None
+        for part in pathname.split("/"):
+            if part.split(".", 1)[0].rstrip(" ").upper() in _WINDOWS_DEVICE_NAMES:
+                return None
+    return _wz_safe_join(directory, *pathnames)
 
 
 def send_from_directory(
@@ -168,19 +243,20 @@ def send_from_directory(
     path: os.PathLike[str] | str,
     **kwargs: t.Any,
 ) -> Response:
-    """Send ``path`` from inside ``directory``; anything that would leave the
-    folder (``..``, absolute paths, backslashes, NUL) is a 404."""
-    app = current_app._get_current_object()  # type: ignore[attr-defined]  # proxy method
-    kwargs.setdefault("max_age", app.get_send_file_max_age)
-    kwargs.setdefault("use_x_sendfile", app.config["USE_X_SENDFILE"])
-    return werkzeug.utils.send_from_directory(  # type: ignore[return-value]  # ours
-        directory,
-        path,
-        request_ctx.request.environ,
-        response_class=app.response_class,
-        _root_path=app.root_path,
-        **kwargs,
-    )
+    """Send ``path`` from inside ``directory`` (relative to the app's root) with
+    :func:`send_file`; ``kwargs`` are its options.
+
+    ``directory`` must come from the app, never from the client; ``path`` may.
+    A path that would leave the folder (see :func:`safe_join`) or names no file
+    is a 404.
+    """
+    joined = safe_join(os.fspath(directory), os.fspath(path))
+    if joined is None:
+        raise NotFound()
+    full = os.path.join(current_app.root_path, joined)
+    if not os.path.isfile(full):
+        raise NotFound()
+    return send_file(full, **kwargs)
 
 
 def flash(message: str, category: str = "message") -> None:

@@ -205,9 +205,16 @@ class Request(RequestBase):
             super().close()
 
     def on_json_loading_failed(self, e: ValueError | None) -> t.Any:
-        """Answer bad JSON with 400 and a non-JSON content type with 415."""
+        """Answer bad JSON with 400 and a non-JSON content type with 415.
+
+        As in Flask, the parser's message is shown only in debug mode; otherwise
+        the 400 is generic (the parse error is its ``__cause__``).
+        """
         if e is not None:
-            raise BadRequest(f"Failed to decode JSON object: {e}")
+            app_ctx = _cv_app.get(None)
+            if app_ctx is not None and app_ctx.app.debug:
+                raise BadRequest(f"Failed to decode JSON object: {e}")
+            raise BadRequest() from e
         raise UnsupportedMediaType(
             "Did not attempt to load JSON data because the request"
             " Content-Type was not 'application/json'."

@@ -13,16 +13,6 @@ from phial import Phial, g, request
 from phial.views import MethodView, View, http_method_funcs
 
 
-@pytest.fixture(autouse=True)
-def _close_event_loop(app: Phial) -> t.Iterator[None]:
-    """Close the loop async handlers ran on: phial's per-thread loops are not
-    closed when an app is discarded, which a test run reports as a ResourceWarning."""
-    yield
-    loop = getattr(app._loops._local, "loop", None)
-    if loop is not None:
-        loop.close()
-
-
 def _decorate(tag: str) -> t.Callable[[t.Callable[..., t.Any]], t.Callable[..., t.Any]]:
     """A plain Flask-style decorator that appends ``tag`` to a string response."""
 

@@ -12,6 +12,7 @@ import contextvars
 import inspect
 import threading
 import typing as t
+import weakref
 from collections.abc import Coroutine
 from functools import partial
 
@@ -55,7 +56,31 @@ class LoopPerThread:
     """
 
     def __init__(self) -> None:
-        self._local = threading.local()
+        # Loops by thread, owned here rather than in a threading.local: a
+        # thread-local is rooted in the thread, so its loop (and, through the
+        # loop's last task, the app) could never be collected.
+        self._loops: dict[threading.Thread, asyncio.AbstractEventLoop] = {}
+        # An unclosed loop leaks its self-pipe sockets: close them with us.
+        weakref.finalize(self, _close_loops, self._loops)
+
+    def close(self) -> None:
+        """Close the loops of every thread (those not running right now)."""
+        _close_loops(self._loops)
+
+    def _loop(self) -> asyncio.AbstractEventLoop:
+        thread = threading.current_thread()
+        loop = self._loops.get(thread)
+        if loop is None or loop.is_closed():
+            # Loops of threads that have ended are closed as new ones appear.
+            for dead in [t for t in self._loops if not t.is_alive()]:
+                old = self._loops.pop(dead)
+                if not old.is_closed():
+                    old.close()
+            # Made in an empty context: the loop's own handles keep the context
+            # current at creation, which must not be some request's.
+            loop = contextvars.Context().run(asyncio.new_event_loop)
+            self._loops[thread] = loop
+        return loop
 
     def run(self, coro: Coroutine[t.Any, t.Any, T]) -> T:
         """Run ``coro`` to completion and return its result."""
@@ -81,11 +106,14 @@ class LoopPerThread:
                 "An async function was called synchronously from inside a running event"
                 " loop. Await it instead, or call it from a thread."
             )
-        loop: asyncio.AbstractEventLoop | None = getattr(self._local, "loop", None)
-        if loop is None or loop.is_closed():
-            loop = asyncio.new_event_loop()
-            self._local.loop = loop
-        return loop.run_until_complete(coro)
+        return self._loop().run_until_complete(coro)
+
+
+def _close_loops(loops: dict[threading.Thread, asyncio.AbstractEventLoop]) -> None:
+    for loop in loops.values():
+        if not loop.is_running() and not loop.is_closed():
+            loop.close()
+    loops.clear()
 
 
 def _in_loop_thread(loop: asyncio.AbstractEventLoop) -> bool:

@@ -1,0 +1,69 @@
+"""Coroutines on WSGI: one persistent event loop per thread, closed with its app."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import threading
+
+import pytest
+
+from phial import Phial
+
+
+def test_async_view_runs_on_one_loop_per_thread_across_requests(app: Phial) -> None:
+    seen: list[asyncio.AbstractEventLoop] = []
+
+    @app.route("/")
+    async def index() -> str:
+        seen.append(asyncio.get_running_loop())
+        await asyncio.sleep(0)
+        return "ok"
+
+    client = app.test_client()
+    assert client.get("/").data == b"ok"
+    assert client.get("/").data == b"ok"
+    assert len(seen) == 2
+    assert seen[0] is seen[1]
+
+    other: list[asyncio.AbstractEventLoop] = []
+
+    def in_thread() -> None:
+        app.ensure_sync(_record_loop)(other)
+
+    thread = threading.Thread(target=in_thread)
+    thread.start()
+    thread.join()
+    assert other and other[0] is not seen[0]
+    app._loops.close()
+    assert seen[0].is_closed() and other[0].is_closed()
+
+
+async def _record_loop(into: list[asyncio.AbstractEventLoop]) -> None:
+    into.append(asyncio.get_running_loop())
+
+
+def test_loops_are_closed_when_the_app_is_collected() -> None:
+    app = Phial(__name__)
+
+    @app.get("/")
+    async def index() -> str:
+        return "ok"
+
+    assert app.test_client().get("/").data == b"ok"
+    loop = next(iter(app._loops._loops.values()))
+    del app, index
+    gc.collect()
+    # Unclosed loops raise ResourceWarning here, which the suite treats as an error.
+    assert loop.is_closed()
+
+
+def test_async_call_inside_a_running_loop_explains_itself(app: Phial) -> None:
+    async def inner() -> None:
+        return None
+
+    async def outer() -> None:
+        app.ensure_sync(inner)()
+
+    with pytest.raises(RuntimeError, match="inside a running event loop"):
+        asyncio.run(outer())

@@ -219,8 +219,8 @@ class CertParamType(click.ParamType):  # type: ignore[type-arg]  # generic only 
         try:
             return self.path_type(value, param, ctx)
         except click.BadParameter:
-            value = click.STRING(value, param, ctx).lower()
-            if value == "adhoc":
+            value = click.STRING(value, param, ctx)
+            if value.lower() == "adhoc":
                 # Werkzeug generates the certificate with cryptography.
                 if importlib.util.find_spec("cryptography") is None:
                     raise click.BadParameter(
@@ -228,7 +228,7 @@ class CertParamType(click.ParamType):  # type: ignore[type-arg]  # generic only 
                         ctx,
                         param,
                     ) from None
-                return value
+                return "adhoc"
             obj = import_string(value, silent=True)
             if isinstance(obj, ssl.SSLContext):
                 return obj
@@ -265,7 +265,8 @@ class SeparatedPathType(click.Path):
     ) -> t.Any:
         # A value from the environment may arrive split already.
         items = list(value) if isinstance(value, (list, tuple)) else self.split_envvar_value(value)
-        return [super().convert(item, param, ctx) for item in items]
+        convert = super().convert  # zero-argument super() fails inside a comprehension
+        return [convert(item, param, ctx) for item in items]
 
 
 def show_server_banner(debug: bool | None, app_import_path: str | None) -> None:
@@ -475,7 +476,7 @@ def routes_command(sort: str, all_methods: bool) -> None:
     rows.insert(1, ["-" * width for width in widths])
     template = "  ".join(f"{{{i}:<{width}}}" for i, width in enumerate(widths))
     for row in rows:
-        click.echo(template.format(*row).rstrip())
+        click.echo(template.format(*row))
 
 
 # -- the group ---------------------------------------------------------------------------
@@ -587,7 +588,13 @@ class PhialGroup(AppGroup):
             # environment first so the help lists the app's commands.
             _env_file_option.handle_parse_result(ctx, {}, [])
             _app_option.handle_parse_result(ctx, {}, [])
-        return super().parse_args(ctx, args)
+        try:
+            return super().parse_args(ctx, args)
+        except BaseException:
+            # Printing help (or a usage error) may have loaded the app and pushed
+            # its context; click skips cleanup when parsing ends in an error.
+            ctx.close()
+            raise
 
 
 #: Flask's name for :class:`PhialGroup`.

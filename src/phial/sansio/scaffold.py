@@ -108,7 +108,9 @@ class Scaffold:
         )
         self.after_request_funcs: dict[
             ft.AppOrBlueprintKey, list[ft.AfterRequestCallable[t.Any]]
-        ] = defaultdict(list)
+        ] = (
+            defaultdict(list)
+        )
         self.teardown_request_funcs: dict[ft.AppOrBlueprintKey, list[ft.TeardownCallable]] = (
             defaultdict(list)
         )

@@ -7,7 +7,6 @@ import typing as t
 
 import click
 import pytest
-from click.testing import CliRunner
 from werkzeug.exceptions import NotFound
 
 from phial import Blueprint, Phial, abort, g, request, url_for
@@ -998,10 +997,7 @@ def test_sansio_blueprint_cannot_serve_files(app: Phial, bp_root: Path) -> None:
 
 
 def _app_with_cli(app: Phial) -> click.Group:
-    # Before phial.cli lands the app has no group of its own; the test gives it one.
-    group = click.Group("app")
-    app.cli = group  # type: ignore[attr-defined]  # set for the test
-    return group
+    return app.cli
 
 
 def _bp_with_command(**kwargs: t.Any) -> Blueprint:
@@ -1021,7 +1017,7 @@ def test_cli_commands_are_grouped_under_the_blueprint_name(app: Phial) -> None:
     app.register_blueprint(bp)
     assert app_cli.commands["admin"] is bp.cli
     assert "create-user" in bp.cli.commands
-    result = CliRunner().invoke(app_cli, ["admin", "create-user"])
+    result = app.test_cli_runner().invoke(args=["admin", "create-user"])
     assert result.output == "created\n"
 
 
@@ -1058,13 +1054,6 @@ def test_blueprint_without_commands_adds_no_group(app: Phial) -> None:
     app_cli = _app_with_cli(app)
     app.register_blueprint(Blueprint("bp", __name__))
     assert app_cli.commands == {}
-
-
-def test_commands_are_skipped_when_the_app_has_no_cli(app: Phial) -> None:
-    if hasattr(app, "cli"):
-        pytest.skip("this app has a CLI group: phial.cli is installed")
-    app.register_blueprint(_bp_with_command())
-    assert "admin" in app.blueprints
 
 
 # -- misuse ------------------------------------------------------------------------------

@@ -125,6 +125,11 @@ class Phial(App):
         self._text_content_type: str | None = None
         self._error_pages: dict[tuple[type, int | None, str], bytes] = {}
         self.template_context_processors[None].append(_default_template_ctx_processor)
+        from .cli import AppGroup  # here, not at the top: the CLI imports this module
+
+        #: The click group of this app's commands (``phial <command>``); commands
+        #: added with ``@app.cli.command()`` run inside an app context.
+        self.cli: AppGroup = AppGroup(self.name)
 
         if self.has_static_folder:
             if bool(static_host) != host_matching:
@@ -870,6 +875,16 @@ class Phial(App):
         cls = self.test_client_class or FlaskClient
         return cls(self, self.response_class, use_cookies=use_cookies, **kwargs)
 
+    def make_shell_context(self) -> dict[str, t.Any]:
+        """The namespace of ``phial shell``: ``app``, ``g`` and what each
+        :meth:`shell_context_processor` returns."""
+        from .globals import g
+
+        rv: dict[str, t.Any] = {"app": self, "g": g}
+        for processor in self.shell_context_processors:
+            rv.update(processor())
+        return rv
+
     def test_cli_runner(self, **kwargs: t.Any) -> FlaskCliRunner:
         """A click runner that invokes this app's CLI commands."""
         from .testing import FlaskCliRunner
@@ -896,13 +911,14 @@ class Phial(App):
 
             if not is_running_from_reloader():
                 return
-        if load_dotenv:
-            try:
-                from .cli import load_dotenv as _load_dotenv  # type: ignore[attr-defined, unused-ignore]  # lands with the CLI
-            except ImportError:
-                pass
-            else:
-                _load_dotenv()
+        from . import cli
+
+        if cli.get_load_dotenv(load_dotenv):
+            cli.load_dotenv()
+            # A debug flag from the environment (or a .env file) wins over config.
+            if "FLASK_DEBUG" in os.environ or "PHIAL_DEBUG" in os.environ:
+                self.debug = cli.get_debug_flag()
+        # The debug argument wins over every other source.
         if debug is not None:
             self.debug = bool(debug)
         server_name = self.config.get("SERVER_NAME")
@@ -920,6 +936,7 @@ class Phial(App):
         options.setdefault("use_reloader", self.debug)
         options.setdefault("use_debugger", self.debug)
         options.setdefault("threaded", True)
+        cli.show_server_banner(self.debug, self.name)
         from werkzeug.serving import run_simple
 
         try:

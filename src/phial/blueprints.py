@@ -20,15 +20,11 @@ if t.TYPE_CHECKING:
 
 
 def _new_cli_group(name: str) -> click.Group:
-    """The blueprint's command group: a :class:`phial.cli.AppGroup` (commands run
-    inside an app context), or a plain click group where phial has no CLI."""
-    try:
-        from .cli import AppGroup  # type: ignore[import-not-found, attr-defined, unused-ignore]  # lands with the CLI
-    except ModuleNotFoundError as e:
-        if e.name != f"{__package__}.cli":
-            raise
-        return click.Group(name)
-    return t.cast(click.Group, AppGroup(name))
+    """The blueprint's command group: a :class:`phial.cli.AppGroup`, whose
+    commands run inside an app context."""
+    from .cli import AppGroup  # here, not at the top: the CLI imports the app
+
+    return AppGroup(name)
 
 
 class Blueprint(SansioBlueprint):

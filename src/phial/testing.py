@@ -190,9 +190,9 @@ class FlaskCliRunner(CliRunner):
     ) -> Result:
         """Invoke ``cli`` (default: ``app.cli``) with a ScriptInfo that loads the app."""
         if cli is None:
-            cli = self.app.cli  # type: ignore[attr-defined]  # lands with the CLI
+            cli = self.app.cli
         if "obj" not in kwargs:
-            from .cli import ScriptInfo  # type: ignore[attr-defined, unused-ignore]  # lands with the CLI
+            from .cli import ScriptInfo
 
             kwargs["obj"] = ScriptInfo(create_app=lambda: self.app)
         return super().invoke(cli, args, **kwargs)

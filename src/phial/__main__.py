@@ -1,0 +1,5 @@
+"""``python -m phial``: the ``phial`` command line."""
+
+from .cli import main
+
+main()

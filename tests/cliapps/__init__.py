@@ -1,0 +1,1 @@
+"""Small app modules the CLI tests load by import path."""

@@ -1,0 +1,5 @@
+"""An app named ``application``."""
+
+from phial import Phial
+
+application = Phial("application_app")

@@ -1,0 +1,5 @@
+"""An app inside a package, loaded by file path."""
+
+from phial import Phial
+
+app = Phial("cliapps.pkg.inner")

@@ -1,0 +1,183 @@
+"""Signals sent during real requests: which, in what order, with what sender and values."""
+
+from __future__ import annotations
+
+import typing as t
+from contextlib import ExitStack
+
+import pytest
+from blinker import Signal
+
+from phial import (
+    Phial,
+    appcontext_popped,
+    appcontext_pushed,
+    appcontext_tearing_down,
+    got_request_exception,
+    request_finished,
+    request_started,
+    request_tearing_down,
+)
+from phial.wrappers import Response
+
+REQUEST_SIGNALS: dict[str, Signal] = {
+    "appcontext_pushed": appcontext_pushed,
+    "request_started": request_started,
+    "got_request_exception": got_request_exception,
+    "request_finished": request_finished,
+    "request_tearing_down": request_tearing_down,
+    "appcontext_tearing_down": appcontext_tearing_down,
+    "appcontext_popped": appcontext_popped,
+}
+
+Record = tuple[str, t.Any, dict[str, t.Any]]
+
+
+@pytest.fixture
+def signal_app() -> Phial:
+    """An app (not in testing mode) with a plain view and a failing one."""
+    app = Phial("signals_app")
+
+    @app.route("/")
+    def index() -> str:
+        return "hello"
+
+    @app.route("/fail")
+    def fail() -> str:
+        raise ZeroDivisionError("view failed")
+
+    return app
+
+
+def _record(app: Phial, stack: ExitStack) -> list[Record]:
+    """Connect a recorder for ``app`` to every request signal; return its log."""
+    log: list[Record] = []
+    for name, signal in REQUEST_SIGNALS.items():
+
+        def receiver(sender: t.Any, _name: str = name, **kwargs: t.Any) -> None:
+            log.append((_name, sender, kwargs))
+
+        stack.enter_context(signal.connected_to(receiver, app))
+    return log
+
+
+def test_signals_of_a_successful_request(signal_app: Phial) -> None:
+    with ExitStack() as stack:
+        log = _record(signal_app, stack)
+        response = signal_app.test_client().get("/")
+    assert response.status_code == 200
+    assert [name for name, _, _ in log] == [
+        "appcontext_pushed",
+        "request_started",
+        "request_finished",
+        "request_tearing_down",
+        "appcontext_tearing_down",
+        "appcontext_popped",
+    ]
+    assert all(sender is signal_app for _, sender, _ in log)
+    kwargs = {name: kw for name, _, kw in log}
+    assert kwargs["appcontext_pushed"] == {}
+    assert kwargs["request_started"] == {}
+    assert kwargs["appcontext_popped"] == {}
+    finished = kwargs["request_finished"]["response"]
+    assert isinstance(finished, Response)
+    assert finished.get_data() == b"hello"
+    assert kwargs["request_tearing_down"] == {"exc": None}
+    assert kwargs["appcontext_tearing_down"] == {"exc": None}
+
+
+def test_signals_of_a_failing_request(signal_app: Phial) -> None:
+    with ExitStack() as stack:
+        log = _record(signal_app, stack)
+        response = signal_app.test_client().get("/fail")
+    assert response.status_code == 500
+    names = [name for name, _, _ in log]
+    assert names == [
+        "appcontext_pushed",
+        "request_started",
+        "got_request_exception",
+        "request_finished",
+        "request_tearing_down",
+        "appcontext_tearing_down",
+        "appcontext_popped",
+    ]
+    kwargs = {name: kw for name, _, kw in log}
+    exception = kwargs["got_request_exception"]["exception"]
+    assert isinstance(exception, ZeroDivisionError)
+    assert kwargs["request_finished"]["response"].status_code == 500
+    assert kwargs["request_tearing_down"]["exc"] is exception
+    assert kwargs["appcontext_tearing_down"]["exc"] is exception
+
+
+def test_signals_match_flask_order() -> None:
+    flask = pytest.importorskip("flask")
+
+    def names_for(app: t.Any, signals: dict[str, Signal]) -> list[str]:
+        app.add_url_rule("/", "index", lambda: "hi")
+        app.add_url_rule("/fail", "fail", lambda: 1 / 0)
+        app.logger.disabled = True
+        log: list[str] = []
+        with ExitStack() as stack:
+            for name, signal in signals.items():
+                stack.enter_context(
+                    signal.connected_to(lambda sender, _n=name, **kw: log.append(_n), app)
+                )
+            client = app.test_client()
+            client.get("/")
+            client.get("/fail")
+        app.logger.disabled = False
+        return log
+
+    flask_signals = {name: getattr(flask, name) for name in REQUEST_SIGNALS}
+    expected = names_for(flask.Flask("flask_reference"), flask_signals)
+    assert names_for(Phial("signals_reference"), REQUEST_SIGNALS) == expected
+
+
+def test_receivers_for_another_app_are_not_called(signal_app: Phial) -> None:
+    other = Phial("other")
+    with ExitStack() as stack:
+        log = _record(other, stack)
+        signal_app.test_client().get("/")
+    assert log == []
+
+
+def test_handled_error_sends_no_got_request_exception(signal_app: Phial) -> None:
+    signal_app.register_error_handler(ZeroDivisionError, lambda e: ("handled", 418))
+    with ExitStack() as stack:
+        log = _record(signal_app, stack)
+        response = signal_app.test_client().get("/fail")
+    assert response.status_code == 418
+    assert "got_request_exception" not in [name for name, _, _ in log]
+
+
+def test_async_receiver_is_run(signal_app: Phial) -> None:
+    seen: list[t.Any] = []
+
+    async def receiver(sender: t.Any, **kwargs: t.Any) -> None:
+        seen.append(sender)
+
+    with request_started.connected_to(receiver, signal_app):
+        signal_app.test_client().get("/")
+    assert seen == [signal_app]
+
+
+def test_nothing_is_sent_without_receivers(
+    signal_app: Phial, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sent: list[str] = []
+    for name, signal in REQUEST_SIGNALS.items():
+        assert not signal.receivers, f"{name} has receivers left from another test"
+        monkeypatch.setattr(signal, "send", lambda *a, _n=name, **kw: sent.append(_n))
+    client = signal_app.test_client()
+    assert client.get("/").status_code == 200
+    assert client.get("/fail").status_code == 500
+    assert sent == []
+
+
+def test_sent_once_a_receiver_connects(signal_app: Phial, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The counterpart of the test above: the patched send is really the one used.
+    sent: list[t.Any] = []
+    monkeypatch.setattr(request_started, "send", lambda *a, **kw: sent.append(a))
+    with request_started.connected_to(lambda sender, **kw: None, signal_app):
+        signal_app.test_client().get("/")
+    assert sent == [(signal_app,)]

@@ -58,6 +58,9 @@ class RouteTable:
         table = self._table
         if table is None:
             return False
+        if self._app.config["TRUSTED_HOSTS"] is not None:
+            # The host must be validated, which happens when the URL map is bound.
+            return False
         if self._compiled_size != _endpoint_count(self._app.url_map):
             # Rules for new endpoints were added to the map directly, after the
             # first request (registration methods refuse that; Map.add does not).

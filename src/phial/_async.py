@@ -81,11 +81,28 @@ class LoopPerThread:
                 "An async function was called synchronously from inside a running event"
                 " loop. Await it instead, or call it from a thread."
             )
-        loop: asyncio.AbstractEventLoop | None = getattr(self._local, "loop", None)
-        if loop is None or loop.is_closed():
-            loop = asyncio.new_event_loop()
-            self._local.loop = loop
-        return loop.run_until_complete(coro)
+        holder: _LoopHolder | None = getattr(self._local, "holder", None)
+        if holder is None or holder.loop.is_closed():
+            holder = self._local.holder = _LoopHolder()
+        return holder.loop.run_until_complete(coro)
+
+
+class _LoopHolder:
+    """One thread's event loop, closed when the thread ends or the app is freed.
+
+    A threaded server starts a thread per connection; without closing, each
+    thread that ran a coroutine would leak a loop and its self-pipe sockets.
+    """
+
+    __slots__ = ("loop",)
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+
+    def __del__(self) -> None:
+        loop = self.loop
+        if not loop.is_running() and not loop.is_closed():
+            loop.close()
 
 
 def _in_loop_thread(loop: asyncio.AbstractEventLoop) -> bool:

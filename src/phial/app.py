@@ -725,10 +725,20 @@ class Phial(App):
         Other options go to :func:`werkzeug.serving.run_simple`.
         """
         if os.environ.get("FLASK_RUN_FROM_CLI") == "true":
+            # The CLI serves already (in the reloader's child too): never start
+            # a second server from inside it.
             from werkzeug.serving import is_running_from_reloader
 
             if not is_running_from_reloader():
-                return
+                import click
+
+                click.secho(
+                    " * Ignoring a call to 'app.run()' that would block the current"
+                    " 'flask run' command.\n   Call 'app.run()' only under"
+                    " 'if __name__ == \"__main__\":'.",
+                    fg="red",
+                )
+            return
         if load_dotenv:
             try:
                 from .cli import load_dotenv as _load_dotenv  # type: ignore[attr-defined, unused-ignore]  # lands with the CLI
@@ -736,6 +746,11 @@ class Phial(App):
                 pass
             else:
                 _load_dotenv()
+            # Like Flask, an environment variable set now overrides the config.
+            if "FLASK_DEBUG" in os.environ or "PHIAL_DEBUG" in os.environ:
+                from .sansio.app import _get_debug_flag
+
+                self.debug = _get_debug_flag()
         if debug is not None:
             self.debug = bool(debug)
         server_name = self.config.get("SERVER_NAME")

@@ -123,9 +123,7 @@ def test_static_host_with_host_matching() -> None:
     assert next(app.url_map.iter_rules("static")).host == "cdn.example"
 
 
-@pytest.mark.parametrize(
-    ("static_host", "host_matching"), [("cdn.example", False), (None, True)]
-)
+@pytest.mark.parametrize(("static_host", "host_matching"), [("cdn.example", False), (None, True)])
 def test_static_host_host_matching_mismatch(static_host: str | None, host_matching: bool) -> None:
     with pytest.raises(AssertionError, match="static_host"):
         Phial("x", root_path=HERE, static_host=static_host, host_matching=host_matching)

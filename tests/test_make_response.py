@@ -169,7 +169,7 @@ def test_none_in_tuple(app: Phial, client: FlaskClient) -> None:
     def forgetful() -> t.Any:
         return None, 200
 
-    with pytest.raises(TypeError, match="forgetful.*returned None"):
+    with pytest.raises(TypeError, match=r"forgetful.*returned None"):
         client.get("/")
 
 
@@ -178,7 +178,7 @@ def test_unsupported_type_names_type(app: Phial, client: FlaskClient) -> None:
     def numeric() -> t.Any:
         return 42
 
-    with pytest.raises(TypeError, match="'numeric'.*it was a int"):
+    with pytest.raises(TypeError, match=r"'numeric'.*it was a int"):
         client.get("/")
 
 
@@ -187,7 +187,7 @@ def test_bad_callable_names_type(app: Phial, client: FlaskClient) -> None:
     def odd() -> t.Any:
         return object
 
-    with pytest.raises(TypeError, match="'odd'.*type"):
+    with pytest.raises(TypeError, match=r"'odd'.*type"):
         client.get("/")
 
 

@@ -132,9 +132,8 @@ def test_with_client_keeps_last_request_context(app: Phial, client: FlaskClient)
 
 
 def test_with_client_cannot_nest(client: FlaskClient) -> None:
-    with client:
-        with pytest.raises(RuntimeError, match="nest"):
-            client.__enter__()
+    with client, pytest.raises(RuntimeError, match="nest"):
+        client.__enter__()
 
 
 def test_without_with_nothing_stays_pushed(app: Phial, client: FlaskClient) -> None:

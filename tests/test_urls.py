@@ -96,9 +96,7 @@ def test_url_value_preprocessor(app: Phial, client: FlaskClient) -> None:
     assert client.get("/fr/about").data == b"fr about"
 
 
-def test_url_value_preprocessor_runs_before_before_request(
-    app: Phial, client: FlaskClient
-) -> None:
+def test_url_value_preprocessor_runs_before_before_request(app: Phial, client: FlaskClient) -> None:
     order: list[str] = []
 
     @app.before_request

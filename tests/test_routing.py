@@ -463,6 +463,8 @@ def _tricky_app() -> Phial:
     app.add_url_rule("/d/<int:n>", "d_int", lambda n: "")
     app.add_url_rule("/old", "old", redirect_to="/x")
     app.add_url_rule("/built", "built", build_only=True)
+    app.add_url_rule("/a//b", "merged", lambda: "")
+    app.add_url_rule("/c//d", "unmerged", lambda: "", merge_slashes=False)
     return app
 
 
@@ -499,6 +501,10 @@ _TRICKY_CASES = [
     ("", "GET"),
     ("/static/app.css", "GET"),
     ("/x", "get"),
+    ("/a//b", "GET"),
+    ("/a/b", "GET"),
+    ("/c//d", "GET"),
+    ("/c/d", "GET"),
 ]
 
 

@@ -48,6 +48,9 @@ class RouteTable:
                 or getattr(rule, "websocket", False)
                 or not rule.rule.isascii()
                 or not rule.rule.startswith("/")
+                # Werkzeug merges the slashes of such a rule and redirects
+                # requests for the written form; leave both to the URL map.
+                or "//" in rule.rule
             ):
                 continue
             table.setdefault(rule.rule, []).append((rule, rule.defaults))

@@ -192,7 +192,7 @@ class FlaskCliRunner(CliRunner):
         if cli is None:
             cli = self.app.cli  # type: ignore[attr-defined]  # lands with the CLI
         if "obj" not in kwargs:
-            from .cli import ScriptInfo  # type: ignore[attr-defined, unused-ignore]  # lands with the CLI
+            from .cli import ScriptInfo  # type: ignore[attr-defined, import-not-found, unused-ignore]  # lands with the CLI
 
             kwargs["obj"] = ScriptInfo(create_app=lambda: self.app)
         return super().invoke(cli, args, **kwargs)

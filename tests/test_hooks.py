@@ -298,3 +298,48 @@ def test_thread_loop_closed_when_app_freed() -> None:
     del app
     gc.collect()
     assert loops[0].is_closed()
+
+
+def test_after_this_request_functions_are_not_retained(app: Phial, client: FlaskClient) -> None:
+    import gc
+    import weakref
+
+    from phial import after_this_request
+
+    refs: list[weakref.ref[t.Any]] = []
+
+    @app.route("/")
+    def index() -> str:
+        big = bytearray(1024)
+
+        def per_request(resp: Response) -> Response:
+            resp.headers["X-Len"] = str(len(big))
+            return resp
+
+        after_this_request(per_request)
+        refs.append(weakref.ref(per_request))
+        return "x"
+
+    assert client.get("/").headers["X-Len"] == "1024"
+    gc.collect()
+    assert refs[0]() is None
+
+
+def test_ensure_sync_cache_is_bounded(app: Phial) -> None:
+    import gc
+    import weakref
+
+    def make() -> t.Callable[[], int]:
+        def one_shot() -> int:
+            return 1
+
+        return one_shot
+
+    first = make()
+    ref = weakref.ref(first)
+    assert app.ensure_sync(first)() == 1
+    del first
+    for _ in range(5000):
+        app.ensure_sync(make())
+    gc.collect()
+    assert ref() is None

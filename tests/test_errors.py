@@ -542,3 +542,41 @@ def test_debug_redirect_dropping_form_body_explains(app: Phial, client: FlaskCli
 
     # Werkzeug's strict-slash redirect is 308, which keeps the body: no error.
     assert client.post("/dir", data={"a": "b"}).status_code == 308
+
+
+def test_exception_handler_also_catches_http_errors(app: Phial, client: FlaskClient) -> None:
+    @app.errorhandler(Exception)
+    def everything(e: Exception) -> tuple[str, int]:
+        return f"caught {type(e).__name__}", 500
+
+    @app.route("/boom")
+    def boom() -> str:
+        raise ValueError()
+
+    assert client.get("/nope").data == b"caught NotFound"
+    assert client.get("/boom").data == b"caught ValueError"
+
+
+def test_handler_returning_none_is_type_error(app: Phial, client: FlaskClient) -> None:
+    @app.errorhandler(404)
+    def forgetful(e: Exception) -> None:
+        return None
+
+    with pytest.raises(TypeError, match="returned None"):
+        client.get("/nope")
+
+
+def test_error_in_after_request_is_500(app: Phial, client: FlaskClient) -> None:
+    app.testing = False
+
+    @app.after_request
+    def broken(resp: Response) -> Response:
+        raise KeyError("after")
+
+    @app.route("/")
+    def index() -> str:
+        return "x"
+
+    rv = client.get("/")
+    assert rv.status_code == 500
+    assert b"Internal Server Error" in rv.data

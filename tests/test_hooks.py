@@ -343,3 +343,19 @@ def test_ensure_sync_cache_is_bounded(app: Phial) -> None:
         app.ensure_sync(make())
     gc.collect()
     assert ref() is None
+
+
+def test_teardown_gets_none_when_error_was_handled(app: Phial, client: FlaskClient) -> None:
+    seen: list[t.Any] = []
+    app.teardown_request(seen.append)
+
+    @app.errorhandler(ValueError)
+    def handled(e: Exception) -> tuple[str, int]:
+        return "handled", 400
+
+    @app.route("/")
+    def index() -> str:
+        raise ValueError()
+
+    assert client.get("/").status_code == 400
+    assert seen == [None]

@@ -571,3 +571,26 @@ def test_trusted_hosts_checked_on_literal_routes(app: Phial, client: FlaskClient
     assert client.get("/", base_url="http://good.test").data == b"ok"
     assert client.get("/", base_url="http://evil.test").status_code == 400
     assert client.get("/", base_url="http://evil.test").status_code == 400
+
+
+def test_view_required_methods(app: Phial, client: FlaskClient) -> None:
+    def view() -> str:
+        return request.method
+
+    view.required_methods = ["POST"]  # type: ignore[attr-defined]  # Flask's view attribute
+    app.add_url_rule("/rm", "rm", view)
+    assert client.get("/rm").data == b"GET"
+    assert client.post("/rm").data == b"POST"
+    assert sorted(client.options("/rm").allow) == ["GET", "HEAD", "OPTIONS", "POST"]
+
+
+def test_static_files_on_static_host() -> None:
+    app = Phial("x", root_path=HERE, host_matching=True, static_host="static.test")
+    client = app.test_client()
+    rv = client.get("/static/hello.txt", base_url="http://static.test")
+    assert rv.status_code == 200
+    assert rv.data == b"Hello static\n"
+    rv.close()
+    assert client.get("/static/hello.txt", base_url="http://other.test").status_code == 404
+    with app.test_request_context(base_url="http://other.test"):
+        assert app.url_for("static", filename="a.css") == "http://static.test/static/a.css"

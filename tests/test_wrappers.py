@@ -183,3 +183,10 @@ def test_max_cookie_size_from_config(app: Phial) -> None:
     with app.app_context():
         assert Response().max_cookie_size == 100
     assert Response().max_cookie_size == 4093
+
+
+def test_max_content_length_for_raw_body_and_json(echo: Phial, client: FlaskClient) -> None:
+    echo.config["MAX_CONTENT_LENGTH"] = 10
+    assert client.post("/data", data=b"x" * 50).status_code == 413
+    rv = client.post("/json", data=b"[" + b"1," * 20 + b"1]", content_type="application/json")
+    assert rv.status_code == 413

@@ -57,7 +57,7 @@ class App(Scaffold):
     #: ``config["TESTING"]``: exceptions propagate to the test client.
     testing = ConfigAttribute[bool]("TESTING")
     #: ``config["SECRET_KEY"]``: signs session cookies.
-    secret_key = ConfigAttribute[t.Union[str, bytes, None]]("SECRET_KEY")
+    secret_key = ConfigAttribute[str | bytes | None]("SECRET_KEY")
     #: ``config["PERMANENT_SESSION_LIFETIME"]`` as a :class:`~datetime.timedelta`.
     permanent_session_lifetime = ConfigAttribute[timedelta](
         "PERMANENT_SESSION_LIFETIME",

@@ -463,6 +463,10 @@ def _tricky_app() -> Phial:
     app.add_url_rule("/d/<int:n>", "d_int", lambda n: "")
     app.add_url_rule("/old", "old", redirect_to="/x")
     app.add_url_rule("/built", "built", build_only=True)
+    app.add_url_rule("/dup", "dup_first", lambda: "")
+    app.add_url_rule("/dup", "dup_second", lambda: "")
+    app.add_url_rule("/any-method", "any_method", lambda: "", methods=None)
+    app.url_map.add(Rule("/raw", endpoint="raw"))
     app.add_url_rule("/a//b", "merged", lambda: "")
     app.add_url_rule("/c//d", "unmerged", lambda: "", merge_slashes=False)
     return app
@@ -501,6 +505,10 @@ _TRICKY_CASES = [
     ("", "GET"),
     ("/static/app.css", "GET"),
     ("/x", "get"),
+    ("/dup", "GET"),
+    ("/any-method", "PATCH"),
+    ("/raw", "GET"),
+    ("/raw", "OPTIONS"),
     ("/a//b", "GET"),
     ("/a/b", "GET"),
     ("/c//d", "GET"),

@@ -278,9 +278,10 @@ def test_strict_slashes_false(app: Phial, client: FlaskClient) -> None:
 
 
 @pytest.mark.parametrize(
-    "path", ["//evil.example", "//evil.example/", "///evil.example/dir", "/\\evil.example"]
+    "path",
+    ["//evil.example", "//evil.example/x", "///evil.example/dir", "/\\evil.example", "//dir"],
 )
-def test_redirects_never_leave_the_host(app: Phial, client: FlaskClient, path: str) -> None:
+def test_redirects_never_leave_the_host(app: Phial, path: str) -> None:
     @app.route("/<path:p>/")
     def anything(p: str) -> str:
         return p
@@ -289,11 +290,17 @@ def test_redirects_never_leave_the_host(app: Phial, client: FlaskClient, path: s
     def directory() -> str:
         return "dir"
 
-    rv = client.get(path)
-    if rv.status_code in (301, 302, 307, 308):
-        location = rv.headers["Location"]
-        assert location.startswith("http://localhost/"), location
-        assert not location.startswith("http://localhost//"), location
+    # PATH_INFO exactly as a server passes it (the test client would read
+    # "//evil.example" as a host).
+    environ = _environ(path, "GET")
+    captured: list[t.Any] = []
+    body = app(environ, lambda status, headers, exc_info=None: captured.extend([status, headers]))
+    b"".join(body)
+    status, headers = captured
+    assert status.startswith("308"), status
+    location = dict(headers)["Location"]
+    assert location.startswith("http://localhost/"), location
+    assert not location.startswith("http://localhost//"), location
 
 
 def test_defaults(app: Phial, client: FlaskClient) -> None:

@@ -79,16 +79,8 @@ def test_redirect_uses_app_response_class() -> None:
 
 @pytest.mark.parametrize("location", ["/a\r\nSet-Cookie: x=1", "/a\nX-Evil: 1", "/a\rb"])
 def test_redirect_refuses_header_injection(app: Phial, location: str) -> None:
-    with app.test_request_context():
-        try:
-            rv = redirect(location)
-        except ValueError:
-            return
-    value = rv.headers["Location"]
-    assert "\r" not in value
-    assert "\n" not in value
-    assert "Set-Cookie" not in rv.headers
-    assert "X-Evil" not in rv.headers
+    with app.test_request_context(), pytest.raises(ValueError, match="newline"):
+        redirect(location)
 
 
 def test_static_endpoint(app: Phial, client: FlaskClient) -> None:

@@ -296,3 +296,10 @@ def test_context_pop_receives_exception(app: Phial) -> None:
     with pytest.raises(ValueError), app.test_request_context():
         raise error
     assert seen == [error, error]
+
+
+def test_raw_context_proxies_unbound_raise() -> None:
+    with pytest.raises(RuntimeError, match="application context"):
+        app_ctx._get_current_object()  # type: ignore[attr-defined]  # proxy method
+    with pytest.raises(RuntimeError, match="request context"):
+        request_ctx._get_current_object()  # type: ignore[attr-defined]  # proxy method

@@ -359,3 +359,31 @@ def test_teardown_gets_none_when_error_was_handled(app: Phial, client: FlaskClie
 
     assert client.get("/").status_code == 400
     assert seen == [None]
+
+
+def test_ensure_sync_override_sees_views_and_hooks() -> None:
+    from phial import after_this_request
+
+    seen: list[str] = []
+
+    class App(Phial):
+        def ensure_sync(self, func: t.Callable[..., t.Any]) -> t.Callable[..., t.Any]:
+            seen.append(getattr(func, "__name__", "?"))
+            return super().ensure_sync(func)
+
+    app = App("x")
+
+    @app.before_request
+    def before() -> None:
+        pass
+
+    @app.route("/")
+    def index() -> str:
+        def once(resp: Response) -> Response:
+            return resp
+
+        after_this_request(once)
+        return "x"
+
+    assert app.test_client().get("/").data == b"x"
+    assert {"before", "index", "once"} <= set(seen)

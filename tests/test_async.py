@@ -51,7 +51,7 @@ def test_loops_are_closed_when_the_app_is_collected() -> None:
         return "ok"
 
     assert app.test_client().get("/").data == b"ok"
-    loop = next(iter(app._loops._loops.values()))
+    loop = app._loops.loops[0]
     del app, index
     gc.collect()
     # Unclosed loops raise ResourceWarning here, which the suite treats as an error.

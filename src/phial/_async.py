@@ -56,12 +56,17 @@ class LoopPerThread:
     """
 
     def __init__(self) -> None:
-        # Loops by thread, owned here rather than in a threading.local: a
-        # thread-local is rooted in the thread, so its loop (and, through the
-        # loop's last task, the app) could never be collected.
+        # The loops live in a dict the finalizer below holds, not in objects
+        # that die with this one: collected in one cycle, a loop's sockets could
+        # be finalised before anything closed it (a ResourceWarning).
         self._loops: dict[threading.Thread, asyncio.AbstractEventLoop] = {}
-        # An unclosed loop leaks its self-pipe sockets: close them with us.
+        self._local = threading.local()
         weakref.finalize(self, _close_loops, self._loops)
+
+    @property
+    def loops(self) -> list[asyncio.AbstractEventLoop]:
+        """The loops of the threads that have one now."""
+        return list(self._loops.values())
 
     def close(self) -> None:
         """Close the loops of every thread (those not running right now)."""
@@ -71,15 +76,14 @@ class LoopPerThread:
         thread = threading.current_thread()
         loop = self._loops.get(thread)
         if loop is None or loop.is_closed():
-            # Loops of threads that have ended are closed as new ones appear.
-            for dead in [t for t in self._loops if not t.is_alive()]:
-                old = self._loops.pop(dead)
-                if not old.is_closed():
-                    old.close()
             # Made in an empty context: the loop's own handles keep the context
-            # current at creation, which must not be some request's.
+            # current at creation, which must not be some request's (it would
+            # keep that request, and so the app, alive as long as the loop).
             loop = contextvars.Context().run(asyncio.new_event_loop)
             self._loops[thread] = loop
+            # Thread-local data is dropped when the thread ends: the closer
+            # then closes this thread's loop.
+            self._local.closer = _ThreadEndCloser(self._loops, thread)
         return loop
 
     def run(self, coro: Coroutine[t.Any, t.Any, T]) -> T:
@@ -114,6 +118,23 @@ def _close_loops(loops: dict[threading.Thread, asyncio.AbstractEventLoop]) -> No
         if not loop.is_running() and not loop.is_closed():
             loop.close()
     loops.clear()
+
+
+class _ThreadEndCloser:
+    """Closes one thread's loop when that thread's local data is dropped."""
+
+    __slots__ = ("loops", "thread")
+
+    def __init__(
+        self, loops: dict[threading.Thread, asyncio.AbstractEventLoop], thread: threading.Thread
+    ) -> None:
+        self.loops = loops
+        self.thread = thread
+
+    def __del__(self) -> None:
+        loop = self.loops.pop(self.thread, None)
+        if loop is not None and not loop.is_running() and not loop.is_closed():
+            loop.close()
 
 
 def _in_loop_thread(loop: asyncio.AbstractEventLoop) -> bool:

@@ -43,6 +43,7 @@ class RouteTable:
         #: Converter rules by first path segment; "" holds rules whose first
         #: segment is itself a converter (candidates for every path).
         self._dynamic: dict[str, list[_DynamicRule]] = {}
+        self._literal_paths: set[str] = set()
 
     def compile(self) -> None:
         """(Re)build the table; disabled when matching depends on the host."""
@@ -55,7 +56,15 @@ class RouteTable:
             return
         default_subdomain = url_map.default_subdomain or ""
         table: dict[str, list[_Entry]] = {}
-        self._dynamic = _compile_dynamic(rules, default_subdomain)
+        self._dynamic = _compile_dynamic(rules, default_subdomain) or {}
+        # Literal rules, and the slash-less paths that redirect to them, win
+        # over any converter rule: the converter matcher defers on these.
+        self._literal_paths = {
+            path
+            for rule in rules
+            if not rule.arguments
+            for path in (rule.rule, rule.rule[:-1] if rule.rule.endswith("/") else rule.rule)
+        }
         for rule in rules:
             if (
                 rule.arguments
@@ -66,6 +75,9 @@ class RouteTable:
                 or getattr(rule, "websocket", False)
                 or not rule.rule.isascii()
                 or not rule.rule.startswith("/")
+                # Werkzeug merges the slashes of such a rule and redirects
+                # requests for the written form; leave both to the URL map.
+                or "//" in rule.rule
             ):
                 continue
             table.setdefault(rule.rule, []).append((rule, rule.defaults))
@@ -123,6 +135,9 @@ class RouteTable:
         table = self._table
         if table is None:
             return False
+        if self._app.config["TRUSTED_HOSTS"] is not None:
+            # The host must be validated, which happens when the URL map is bound.
+            return False
         if self._compiled_size != _endpoint_count(self._app.url_map):
             # Rules for new endpoints were added to the map directly, after the
             # first request (registration methods refuse that; Map.add does not).
@@ -148,7 +163,9 @@ class RouteTable:
     def _match_converters(self, request: Request, environ: t.Any) -> bool:
         """Claim a converter rule when exactly one can match; report it."""
         path = environ.get("PATH_INFO") or "/"
-        if not path.isascii():
+        if not path.isascii() or "//" in path or path in self._literal_paths:
+            # Non-ASCII needs decoding; "//" is merged by a redirect; a literal
+            # rule (or its slash-less form) takes precedence over converters.
             return False
         first = path[1:].partition("/")[0]
         candidates = self._dynamic.get(first, ())
@@ -160,9 +177,11 @@ class RouteTable:
         for entry in (*candidates, *wildcard):
             m = entry.regex.fullmatch(path)
             if m is not None:
-                if found is not None:
-                    return False  # two rules match: Werkzeug's weights decide
+                if found is not None or not entry.eligible:
+                    return False  # another rule could answer: Werkzeug decides
                 found, match = entry, m
+            elif entry.without_slash is not None and entry.without_slash.fullmatch(path):
+                return False  # a strict-slash redirect to this rule
         if found is None or match is None:
             return False
         methods = found.rule.methods
@@ -188,40 +207,59 @@ def _endpoint_count(url_map: t.Any) -> int:
 class _DynamicRule:
     """A converter rule with the regular expression of its whole path."""
 
-    __slots__ = ("converters", "regex", "rule")
+    __slots__ = ("converters", "eligible", "regex", "rule", "without_slash")
 
-    def __init__(self, rule: Rule, regex: re.Pattern[str], converters: dict[str, t.Any]) -> None:
+    def __init__(
+        self,
+        rule: Rule,
+        regex: re.Pattern[str],
+        converters: dict[str, t.Any],
+        eligible: bool,
+        without_slash: re.Pattern[str] | None,
+    ) -> None:
         self.rule = rule
         self.regex = regex
         self.converters = converters
+        #: Whether a match may be claimed; an ineligible match defers to Werkzeug.
+        self.eligible = eligible
+        #: For a rule ending in "/": the path Werkzeug redirects to it from.
+        self.without_slash = without_slash
 
 
 #: ``<name>``, ``<conv:name>`` or ``<conv(args):name>`` in a rule string.
 _VARIABLE = re.compile(r"<(?:[a-zA-Z_][a-zA-Z0-9_]*(?:\((?:[^)]*)\))?:)?([a-zA-Z_][a-zA-Z0-9_]*)>")
 
 
-def _compile_dynamic(rules: list[Rule], default_subdomain: str) -> dict[str, list[_DynamicRule]]:
-    """Bucket the converter rules the fast matcher can answer for exactly."""
+def _compile_dynamic(
+    rules: list[Rule], default_subdomain: str
+) -> dict[str, list[_DynamicRule]] | None:
+    """Bucket every converter rule that can match here, marking those the fast
+    matcher may claim. ``None`` disables converter matching: some rule could
+    not be expressed as a regular expression, so a match could not be proven
+    unambiguous."""
     with_defaults = {rule.endpoint for rule in rules if rule.defaults}
     buckets: dict[str, list[_DynamicRule]] = {}
     for rule in rules:
+        if not rule.arguments:
+            continue
+        if rule.host is not None or (rule.subdomain or "") != default_subdomain:
+            continue  # never matches without host or subdomain matching
         converters: dict[str, t.Any] | None = getattr(rule, "_converters", None)
         if (
-            not rule.arguments
-            or converters is None
+            converters is None
             or set(converters) != set(rule.arguments)
-            or rule.endpoint in with_defaults  # Werkzeug may redirect to the default URL
-            or rule.build_only
-            or rule.redirect_to is not None
-            or rule.host is not None
-            or (rule.subdomain or "") != default_subdomain
-            or getattr(rule, "websocket", False)
             or not rule.rule.isascii()
             or not rule.rule.startswith("/")
+        ):
+            return None
+        eligible = not (
+            rule.endpoint in with_defaults  # Werkzeug may redirect to the default URL
+            or rule.build_only
+            or rule.redirect_to is not None
+            or getattr(rule, "websocket", False)
             or "//" in rule.rule
             or not all(getattr(c, "part_isolating", False) for c in converters.values())
-        ):
-            continue
+        )
         pattern: list[str] = []
         position = 0
         for m in _VARIABLE.finditer(rule.rule):
@@ -229,14 +267,21 @@ def _compile_dynamic(rules: list[Rule], default_subdomain: str) -> dict[str, lis
             name = m.group(1)
             pattern.append(f"(?P<{name}>{converters[name].regex})")
             position = m.end()
-        pattern.append(re.escape(rule.rule[position:]))
+        tail = rule.rule[position:]
         try:
-            regex = re.compile("".join(pattern))
+            regex = re.compile("".join(pattern) + re.escape(tail))
+            without_slash = (
+                re.compile("".join(pattern) + re.escape(tail[:-1]))
+                if tail.endswith("/") and rule.strict_slashes is not False
+                else None
+            )
         except re.error:
-            continue
+            return None
         first = rule.rule[1:].partition("/")[0]
         key = "" if "<" in first else first
-        buckets.setdefault(key, []).append(_DynamicRule(rule, regex, converters))
+        buckets.setdefault(key, []).append(
+            _DynamicRule(rule, regex, converters, eligible, without_slash)
+        )
     return buckets
 
 

@@ -55,6 +55,8 @@ if t.TYPE_CHECKING:
 
 T = t.TypeVar("T")
 _sentinel: t.Any = object()
+#: Most callables ``ensure_sync`` remembers before it starts over.
+_SYNC_CACHE_SIZE = 1024
 
 #: The pipeline steps an app may override; the pipeline then calls the override.
 _OVERRIDABLE_STEPS = (
@@ -265,7 +267,12 @@ class Phial(App):
         except TypeError:  # unhashable callable: no cache
             return self.async_to_sync(func) if is_async_callable(func) else func
         wrapped = self.async_to_sync(func) if is_async_callable(func) else func
-        self._sync_wrappers[func] = wrapped
+        cache = self._sync_wrappers
+        if len(cache) >= _SYNC_CACHE_SIZE:
+            # Callables made per request would otherwise be kept (with what
+            # they reference) for the app's lifetime; registered ones come back.
+            cache.clear()
+        cache[func] = wrapped
         return wrapped
 
     def async_to_sync(
@@ -287,6 +294,15 @@ class Phial(App):
 
             return await call_async(self, func, *args)
         return self.ensure_sync(func)(*args)
+
+    async def _call_once(self, aio: bool, func: t.Callable[..., t.Any], *args: t.Any) -> t.Any:
+        """Call a callable made for one request (``after_this_request``): like
+        :meth:`_call`, but over WSGI its wrapper is not cached."""
+        if aio or type(self).ensure_sync is not Phial.ensure_sync:
+            return await self._call(aio, func, *args)
+        if is_async_callable(func):
+            return self.async_to_sync(func)(*args)
+        return func(*args)
 
     async def _step(self, aio: bool, name: str, *args: t.Any) -> t.Any:
         """Call an overridden public step (see :data:`_OVERRIDABLE_STEPS`)."""
@@ -382,7 +398,7 @@ class Phial(App):
         self, ctx: RequestContext, response: Response, aio: bool
     ) -> Response:
         for func in ctx._after_request_functions:
-            response = await self._call(aio, func, response)
+            response = await self._call_once(aio, func, response)
         for name in chain(ctx.request.blueprints, (None,)):
             funcs = self.after_request_funcs.get(name)
             if funcs:
@@ -907,10 +923,20 @@ class Phial(App):
         Other options go to :func:`werkzeug.serving.run_simple`.
         """
         if os.environ.get("FLASK_RUN_FROM_CLI") == "true":
+            # The CLI serves already (in the reloader's child too): never start
+            # a second server from inside it.
             from werkzeug.serving import is_running_from_reloader
 
             if not is_running_from_reloader():
-                return
+                import click
+
+                click.secho(
+                    " * Ignoring a call to 'app.run()' that would block the current"
+                    " 'flask run' command.\n   Call 'app.run()' only under"
+                    " 'if __name__ == \"__main__\":'.",
+                    fg="red",
+                )
+            return
         from . import cli
 
         if cli.get_load_dotenv(load_dotenv):

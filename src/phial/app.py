@@ -84,6 +84,8 @@ class Phial(App):
     test_cli_runner_class: type[FlaskCliRunner] | None = None
     #: The object that opens and saves sessions; see :mod:`phial.sessions`.
     session_interface: t.Any = None
+    #: The ASGI driver's thread pool for sync callables (made on first use).
+    _asgi_pool: t.Any = None
 
     def __init__(
         self,
@@ -163,7 +165,7 @@ class Phial(App):
 
     def asgi_app(self, scope: t.Any, receive: t.Any, send: t.Any) -> t.Any:
         """The ASGI application; wrap this attribute to add ASGI middleware."""
-        from .asgi import serve_asgi  # type: ignore[import-not-found, unused-ignore]  # lands with the ASGI driver
+        from .asgi import serve_asgi
 
         return serve_asgi(self, scope, receive, send)
 
@@ -251,7 +253,7 @@ class Phial(App):
     async def _call(self, aio: bool, func: t.Callable[..., t.Any], *args: t.Any) -> t.Any:
         """Call a user callable: synchronously over WSGI, awaited over ASGI."""
         if aio:
-            from .asgi import call_async  # type: ignore[import-not-found, unused-ignore]  # lands with the ASGI driver
+            from .asgi import call_async
 
             return await call_async(self, func, *args)
         return self.ensure_sync(func)(*args)
@@ -573,8 +575,12 @@ class Phial(App):
             )
         response_class = self.response_class
         if rv.__class__ is not response_class and not isinstance(rv, response_class):
-            if isinstance(rv, (str, bytes, bytearray, cabc.Iterator)):
-                rv = response_class(rv, status=status, headers=headers)
+            if isinstance(rv, (str, bytes, bytearray, cabc.Iterator, cabc.AsyncIterator)):
+                rv = response_class(
+                    rv,  # type: ignore[arg-type]  # async iterators are streamed by the ASGI driver
+                    status=status,
+                    headers=headers,
+                )
                 status = headers = None
             elif isinstance(rv, (dict, list)):
                 rv = self.json.response(rv)

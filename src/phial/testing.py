@@ -8,10 +8,13 @@ session between requests.
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
 import importlib.metadata
+import os
 import typing as t
 from contextlib import ExitStack, contextmanager
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import werkzeug.test
 from click.testing import CliRunner, Result
@@ -19,7 +22,8 @@ from werkzeug.test import Client
 from werkzeug.wrappers import Request as BaseRequest
 
 if t.TYPE_CHECKING:
-    from _typeshed.wsgi import WSGIEnvironment
+    from _typeshed.wsgi import StartResponse, WSGIEnvironment
+    from werkzeug.datastructures import Headers
     from werkzeug.test import TestResponse
 
     from .app import Phial
@@ -75,17 +79,153 @@ def _werkzeug_version() -> str:
         return "unknown"
 
 
+#: The event loop the ASGI test bridge runs apps on, one per thread, kept for
+#: the thread's life (a loop per client or per request would break libraries
+#: that bind connections to a loop, as a real server's single loop does not).
+_cv_test_loop: contextvars.ContextVar[asyncio.AbstractEventLoop] = contextvars.ContextVar(
+    "phial.test_loop"
+)
+
+
+def _test_loop() -> asyncio.AbstractEventLoop:
+    loop = _cv_test_loop.get(None)
+    if loop is None or loop.is_closed():
+        loop = asyncio.new_event_loop()
+        _cv_test_loop.set(loop)
+    return loop
+
+
+def _wsgi_str(value: str) -> str:
+    """A PEP 3333 latin-1 environ string as the text it encodes (UTF-8)."""
+    return value.encode("latin-1").decode("utf-8", "replace")
+
+
+def asgi_scope(environ: WSGIEnvironment) -> dict[str, t.Any]:
+    """The ASGI ``http`` scope for a request described by a WSGI environ."""
+    script_name: str = environ.get("SCRIPT_NAME", "")
+    path_info: str = environ.get("PATH_INFO", "")
+    raw = (script_name + path_info).encode("latin-1")
+    headers: list[tuple[bytes, bytes]] = []
+    for key, value in environ.items():
+        if key.startswith("HTTP_"):
+            name = key[5:].replace("_", "-").lower()
+        elif key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+            if not value:
+                continue
+            name = key.replace("_", "-").lower()
+        else:
+            continue
+        headers.append((name.encode("latin-1"), value.encode("latin-1")))
+    scope: dict[str, t.Any] = {
+        "type": "http",
+        "asgi": {"version": "3.0", "spec_version": "2.4"},
+        "http_version": environ.get("SERVER_PROTOCOL", "HTTP/1.1").partition("/")[2] or "1.1",
+        "method": environ["REQUEST_METHOD"],
+        "scheme": environ.get("wsgi.url_scheme", "http"),
+        "root_path": _wsgi_str(script_name),
+        "path": _wsgi_str(script_name + path_info),
+        "raw_path": quote(raw, safe="/:@!$&'()*+,;=~-._").encode("ascii"),
+        "query_string": environ.get("QUERY_STRING", "").encode("latin-1"),
+        "headers": headers,
+        "server": (environ.get("SERVER_NAME", "localhost"), int(environ.get("SERVER_PORT") or 80)),
+        "client": (environ.get("REMOTE_ADDR", "127.0.0.1"), int(environ.get("REMOTE_PORT") or 0)),
+    }
+    preserve = environ.get("werkzeug.debug.preserve_context")
+    if preserve is not None:
+        scope["werkzeug.debug.preserve_context"] = preserve
+    return scope
+
+
+class _AsgiBridge:
+    """A WSGI callable that serves each request by running ``app.asgi_app``.
+
+    The environ becomes a scope and the body is fed as ``http.request``
+    messages; the response is collected and handed to ``start_response``.
+    ``app.asgi_app`` is looked up per request, so wrapping it takes effect.
+    """
+
+    def __init__(self, app: Phial) -> None:
+        self.app = app
+
+    def __call__(
+        self, environ: WSGIEnvironment, start_response: StartResponse
+    ) -> t.Iterable[bytes]:
+        stream = environ.get("wsgi.input")
+        body: bytes = stream.read() if stream is not None else b""
+        status, headers, chunks = _test_loop().run_until_complete(
+            self._run(asgi_scope(environ), body)
+        )
+        start_response(status, headers)
+        return chunks
+
+    async def _run(
+        self, scope: dict[str, t.Any], body: bytes
+    ) -> tuple[str, list[tuple[str, str]], list[bytes]]:
+        from http import HTTPStatus
+
+        finished = asyncio.Event()
+        sent_body = False
+        start: dict[str, t.Any] | None = None
+        chunks: list[bytes] = []
+
+        async def receive() -> dict[str, t.Any]:
+            nonlocal sent_body
+            if not sent_body:
+                sent_body = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            await finished.wait()
+            return {"type": "http.disconnect"}
+
+        async def send(message: t.MutableMapping[str, t.Any]) -> None:
+            nonlocal start
+            if message["type"] == "http.response.start":
+                start = dict(message)
+            elif message["type"] == "http.response.body":
+                chunks.append(bytes(message.get("body", b"")))
+                if not message.get("more_body", False):
+                    finished.set()
+
+        try:
+            await self.app.asgi_app(scope, receive, send)
+        finally:
+            finished.set()
+        if start is None:
+            raise RuntimeError("The ASGI app returned without starting a response.")
+        code = int(start["status"])
+        try:
+            phrase = HTTPStatus(code).phrase
+        except ValueError:
+            phrase = "UNKNOWN"
+        headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in start["headers"]]
+        return f"{code} {phrase}", headers, chunks
+
+
 class FlaskClient(Client):
     """The test client :meth:`Phial.test_client` returns (subclassable).
 
     ``with client:`` keeps the contexts of the last request pushed until the
     block ends, so ``request`` and ``session`` can be inspected after a call.
+
+    ``protocol`` is ``"wsgi"`` or ``"asgi"``; it defaults to the environment
+    variable ``PHIAL_TEST_PROTOCOL``, else ``"wsgi"``. Over ASGI each request
+    runs ``app.asgi_app`` on an event loop kept for the test thread, with the
+    same synchronous API. (Not in Flask.)
     """
 
     application: Phial
 
-    def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
+    def __init__(self, *args: t.Any, protocol: str | None = None, **kwargs: t.Any) -> None:
+        if protocol is None:
+            protocol = os.environ.get("PHIAL_TEST_PROTOCOL") or "wsgi"
+        protocol = protocol.lower()
+        if protocol not in ("wsgi", "asgi"):
+            raise ValueError(
+                f"The test client protocol must be 'wsgi' or 'asgi', not {protocol!r}."
+            )
+        #: ``"wsgi"`` or ``"asgi"``: how requests reach the app.
+        self.protocol = protocol
         super().__init__(*args, **kwargs)
+        self._asgi_bridge = _AsgiBridge(self.application) if protocol == "asgi" else None
         self.preserve_context = False
         self._new_contexts: list[t.ContextManager[t.Any]] = []
         self._context_stack = ExitStack()
@@ -118,6 +258,14 @@ class FlaskClient(Client):
             ctx.request.path,
             resp.headers.getlist("Set-Cookie"),
         )
+
+    def run_wsgi_app(
+        self, environ: WSGIEnvironment, buffered: bool = False
+    ) -> tuple[t.Iterable[bytes], str, Headers]:
+        """Run the app for ``environ``: as WSGI, or over ASGI through the bridge."""
+        if self._asgi_bridge is None:
+            return super().run_wsgi_app(environ, buffered=buffered)
+        return werkzeug.test.run_wsgi_app(self._asgi_bridge, environ, buffered=buffered)
 
     def _copy_environ(self, other: WSGIEnvironment) -> WSGIEnvironment:
         out = {**self.environ_base, **other}

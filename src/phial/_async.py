@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import inspect
-import threading
 import typing as t
 from collections.abc import Coroutine
 from functools import partial
@@ -22,6 +21,24 @@ T = t.TypeVar("T")
 _cv_server_loop: contextvars.ContextVar[asyncio.AbstractEventLoop] = contextvars.ContextVar(
     "phial.server_loop"
 )
+
+
+#: The calling thread's persistent event loop for coroutines run from sync
+#: code. Each thread's own context holds its loop, so one loop serves every app
+#: in the thread for the thread's life (a loop per app would be garbage
+#: collected unclosed with the app).
+_cv_thread_loop: contextvars.ContextVar[asyncio.AbstractEventLoop] = contextvars.ContextVar(
+    "phial.thread_loop"
+)
+
+
+def thread_loop() -> asyncio.AbstractEventLoop:
+    """The calling thread's persistent event loop (made on first use)."""
+    loop = _cv_thread_loop.get(None)
+    if loop is None or loop.is_closed():
+        loop = asyncio.new_event_loop()
+        _cv_thread_loop.set(loop)
+    return loop
 
 
 def drive(coro: Coroutine[t.Any, t.Any, T]) -> T:
@@ -54,9 +71,6 @@ class LoopPerThread:
     locks to a loop; one loop per worker thread keeps them valid across requests.
     """
 
-    def __init__(self) -> None:
-        self._local = threading.local()
-
     def run(self, coro: Coroutine[t.Any, t.Any, T]) -> T:
         """Run ``coro`` to completion and return its result."""
         server_loop = _cv_server_loop.get(None)
@@ -81,11 +95,7 @@ class LoopPerThread:
                 "An async function was called synchronously from inside a running event"
                 " loop. Await it instead, or call it from a thread."
             )
-        loop: asyncio.AbstractEventLoop | None = getattr(self._local, "loop", None)
-        if loop is None or loop.is_closed():
-            loop = asyncio.new_event_loop()
-            self._local.loop = loop
-        return loop.run_until_complete(coro)
+        return thread_loop().run_until_complete(coro)
 
 
 def _in_loop_thread(loop: asyncio.AbstractEventLoop) -> bool:

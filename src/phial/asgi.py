@@ -21,6 +21,7 @@ same objects there as on the loop, and a coroutine that sync code runs through
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextvars
 import inspect
 import sys
@@ -44,6 +45,7 @@ Scope = t.MutableMapping[str, t.Any]
 Message = t.MutableMapping[str, t.Any]
 Receive = t.Callable[[], t.Awaitable[Message]]
 Send = t.Callable[[Message], t.Awaitable[None]]
+T = t.TypeVar("T")
 
 #: Threads for sync callables when ``ASGI_THREAD_POOL_SIZE`` is not configured.
 DEFAULT_THREAD_POOL_SIZE = 40
@@ -98,10 +100,37 @@ async def call_async(
         return await func(*args, **kwargs)
     wctx = _worker_context(_cv_request.get(None))
     call = partial(wctx.run, func, *args, **kwargs) if kwargs else partial(wctx.run, func, *args)
-    rv = await asyncio.get_running_loop().run_in_executor(_pool(app), call)
+    rv = await _in_pool(app, call)
     if inspect.isawaitable(rv):
         rv = await rv
     return rv
+
+
+def _in_pool(app: Phial, call: t.Callable[[], T]) -> asyncio.Future[T]:
+    """Run ``call`` in the app's thread pool; a future for its result.
+
+    The job is submitted by a loop callback, that is once the awaiting
+    coroutine has suspended: ``call`` enters the request's context, which the
+    coroutine's own step must have left by then.
+    """
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[T] = loop.create_future()
+
+    def transfer(done: concurrent.futures.Future[T]) -> None:
+        if future.cancelled():
+            return
+        error = done.exception()
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(done.result())
+
+    def start() -> None:
+        job = _pool(app).submit(call)
+        job.add_done_callback(lambda done: loop.call_soon_threadsafe(transfer, done))
+
+    loop.call_soon(start)
+    return future
 
 
 # -- HTTP ---------------------------------------------------------------------------------
@@ -244,15 +273,60 @@ async def _serve_http(app: Phial, scope: Scope, receive: Receive, send: Send) ->
         if body:
             stream.write(body)
             stream.seek(0)
+    # The request runs in a context of its own that its sync callables share
+    # (see call_async), so contexts pushed in a worker thread, as
+    # stream_with_context does, pop in the same context they were pushed in.
+    context = contextvars.copy_context()
+    await _InContext(context, _run_request(app, context, scope, environ, too_large, receive, send))
 
+
+class _InContext:
+    """Await a coroutine with each of its steps run in ``context``.
+
+    ``asyncio.create_task(context=...)`` does this from Python 3.11 on, at the
+    cost of a task; this works on 3.10 too and creates nothing.
+    """
+
+    __slots__ = ("_context", "_coro")
+
+    def __init__(self, context: contextvars.Context, coro: t.Coroutine[t.Any, t.Any, t.Any]):
+        self._context = context
+        self._coro = coro
+
+    def __await__(self) -> t.Generator[t.Any, t.Any, t.Any]:
+        run = self._context.run
+        coro = self._coro
+        value: t.Any = None
+        error: BaseException | None = None
+        while True:
+            try:
+                step = run(coro.send, value) if error is None else run(coro.throw, error)
+            except StopIteration as stop:
+                return stop.value
+            try:
+                value = yield step
+                error = None
+            except BaseException as e:  # cancellation included: the coroutine handles it
+                value = None
+                error = e
+
+
+async def _run_request(
+    app: Phial,
+    context: contextvars.Context,
+    scope: Scope,
+    environ: dict[str, t.Any],
+    too_large: bool,
+    receive: Receive,
+    send: Send,
+) -> None:
+    _cv_server_loop.set(asyncio.get_running_loop())
     ctx = app.request_context(environ)
-    token = _cv_server_loop.set(asyncio.get_running_loop())
+    ctx._asgi_context = context
     error: BaseException | None = None
     try:
         try:
             ctx.push()
-            # One context for all sync callables of this request (see call_async).
-            ctx._asgi_context = contextvars.copy_context()
             if too_large:
                 # Answered before the view, through the usual error handling.
                 rv = await app._handle_user_exception(ctx, RequestEntityTooLarge(), True)
@@ -274,10 +348,7 @@ async def _serve_http(app: Phial, scope: Scope, receive: Receive, send: Send) ->
             preserve(ctx)
         if error is not None and app.should_ignore_error(error):
             error = None
-        try:
-            await ctx._apop(error)
-        finally:
-            _cv_server_loop.reset(token)
+        await ctx._apop(error)
     await send_response(app, ctx, response, environ, receive, send)
 
 
@@ -370,21 +441,16 @@ async def _stream_sync(
     disconnected: asyncio.Future[None],
     send: Send,
 ) -> bool:
-    loop = asyncio.get_running_loop()
-    pool = _pool(app)
     run = _worker_context(ctx).run
     iterator = iter(body)
     advance = partial(run, next, iterator, _END)
     while True:
-        step = loop.run_in_executor(pool, advance)
-        await asyncio.wait((step, disconnected), return_when=asyncio.FIRST_COMPLETED)
-        if not step.done():
-            # A running generator cannot be closed: let this step finish first.
-            await asyncio.wait((step,))
-            return False
-        chunk = step.result()
-        if chunk is _END:
-            return True
+        # Not raced against the disconnect: a running generator cannot be
+        # closed, and this step runs in the request's context, which only one
+        # thread may be in at a time.
+        chunk = await _in_pool(app, advance)
+        if chunk is _END or disconnected.done():
+            return chunk is _END
         if not await _send_chunk(send, chunk):
             return False
 
@@ -398,8 +464,7 @@ async def _close(app: Phial, ctx: RequestContext, response: Response) -> None:
     if isinstance(body, (list, tuple)):
         response.close()  # nothing to read: only call_on_close functions, meant to be quick
         return
-    loop = asyncio.get_running_loop()
-    await loop.run_in_executor(_pool(app), _worker_context(ctx).run, response.close)
+    await _in_pool(app, partial(_worker_context(ctx).run, response.close))
 
 
 # -- lifespan -------------------------------------------------------------------------------

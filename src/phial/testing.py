@@ -9,7 +9,6 @@ session between requests.
 from __future__ import annotations
 
 import asyncio
-import contextvars
 import importlib.metadata
 import os
 import typing as t
@@ -20,6 +19,8 @@ import werkzeug.test
 from click.testing import CliRunner, Result
 from werkzeug.test import Client
 from werkzeug.wrappers import Request as BaseRequest
+
+from ._async import thread_loop
 
 if t.TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
@@ -79,22 +80,6 @@ def _werkzeug_version() -> str:
         return "unknown"
 
 
-#: The event loop the ASGI test bridge runs apps on, one per thread, kept for
-#: the thread's life (a loop per client or per request would break libraries
-#: that bind connections to a loop, as a real server's single loop does not).
-_cv_test_loop: contextvars.ContextVar[asyncio.AbstractEventLoop] = contextvars.ContextVar(
-    "phial.test_loop"
-)
-
-
-def _test_loop() -> asyncio.AbstractEventLoop:
-    loop = _cv_test_loop.get(None)
-    if loop is None or loop.is_closed():
-        loop = asyncio.new_event_loop()
-        _cv_test_loop.set(loop)
-    return loop
-
-
 def _wsgi_str(value: str) -> str:
     """A PEP 3333 latin-1 environ string as the text it encodes (UTF-8)."""
     return value.encode("latin-1").decode("utf-8", "replace")
@@ -152,7 +137,7 @@ class _AsgiBridge:
     ) -> t.Iterable[bytes]:
         stream = environ.get("wsgi.input")
         body: bytes = stream.read() if stream is not None else b""
-        status, headers, chunks = _test_loop().run_until_complete(
+        status, headers, chunks = thread_loop().run_until_complete(
             self._run(asgi_scope(environ), body)
         )
         start_response(status, headers)

@@ -712,3 +712,40 @@ def _has_request() -> bool:
     from phial import has_request_context
 
     return has_request_context()
+
+
+def test_send_file_streams(app: Phial, client: FlaskClient, tmp_path: t.Any) -> None:
+    from phial import send_file
+
+    path = tmp_path / "data.bin"
+    path.write_bytes(b"0123456789" * 1000)
+
+    @app.route("/file")
+    def file() -> t.Any:
+        return send_file(str(path))
+
+    with client.get("/file") as rv:
+        assert rv.data == b"0123456789" * 1000
+        assert rv.headers["Content-Length"] == "10000"
+    with client.get("/file", headers={"Range": "bytes=2-4"}) as rv:
+        assert (rv.status_code, rv.data) == (206, b"234")
+
+
+def test_head_closes_a_generator(app: Phial) -> None:
+    closed: list[bool] = []
+
+    @app.route("/")
+    def index() -> t.Any:
+        def gen() -> t.Iterator[bytes]:
+            try:
+                yield b"never sent"
+            finally:
+                closed.append(True)
+
+        body = gen()
+        next(body)  # started, so closing it runs the finally block
+        return body
+
+    messages = run_asgi(app, make_scope(method="HEAD"))
+    assert body_of(messages) == b""
+    assert closed == [True]

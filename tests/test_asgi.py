@@ -638,22 +638,6 @@ def test_serving_hooks_are_setup_methods(app: Phial, client: FlaskClient) -> Non
 # -- protocol plumbing -----------------------------------------------------------------------
 
 
-def test_websocket_scope_is_refused(app: Phial) -> None:
-    async def main() -> list[Message]:
-        sent: list[Message] = []
-
-        async def receive() -> Message:
-            return {"type": "websocket.connect"}
-
-        async def send(message: t.MutableMapping[str, t.Any]) -> None:
-            sent.append(dict(message))
-
-        await app(make_scope(type="websocket", scheme="ws"), receive, send)
-        return sent
-
-    assert asyncio.run(main()) == [{"type": "websocket.close", "code": 1000}]
-
-
 def test_unknown_scope_type(app: Phial) -> None:
     async def noop() -> Message:
         return {}

@@ -24,7 +24,7 @@ from werkzeug.exceptions import (
     HTTPException,
     InternalServerError,
 )
-from werkzeug.routing import RequestRedirect, Rule
+from werkzeug.routing import RequestRedirect, Rule, WebsocketMismatch
 from werkzeug.wrappers import Response as BaseResponse
 
 from . import typing as ft
@@ -508,6 +508,13 @@ class Phial(App):
         """
         exc = request.routing_exception
         assert exc is not None
+        if isinstance(exc, WebsocketMismatch) and exc.description == WebsocketMismatch.description:
+            exc.description = (
+                "This URL serves WebSocket connections only: connect with a WebSocket"
+                " client to an ASGI server (WSGI cannot carry WebSockets)."
+                if request.scheme in ("http", "https")
+                else "This URL does not accept WebSocket connections."
+            )
         if (
             self.debug
             and isinstance(exc, RequestRedirect)

@@ -31,10 +31,11 @@ from functools import partial
 from io import BytesIO
 from urllib.parse import unquote_to_bytes
 
-from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
+from werkzeug.exceptions import BadRequest, HTTPException, RequestEntityTooLarge
 
 from ._async import _cv_server_loop
-from .globals import _cv_app, _cv_request
+from .globals import _cv_app, _cv_request, _cv_websocket
+from .websocket import Websocket, WebsocketDisconnect
 
 if t.TYPE_CHECKING:
     from .app import Phial
@@ -62,9 +63,7 @@ async def serve_asgi(app: Phial, scope: Scope, receive: Receive, send: Send) -> 
     elif kind == "lifespan":
         await _serve_lifespan(app, receive, send)
     elif kind == "websocket":
-        # Refuse the handshake: an HTTP 403 to the client, no app code runs.
-        await receive()
-        await send({"type": "websocket.close", "code": 1000})
+        await _serve_websocket(app, scope, receive, send)
     else:
         raise ValueError(f"phial cannot serve ASGI scopes of type {kind!r}.")
 
@@ -159,7 +158,7 @@ def build_environ(scope: Scope, body: t.IO[bytes]) -> dict[str, t.Any]:
             path = rest
     scheme = scope.get("scheme") or "http"
     environ: dict[str, t.Any] = {
-        "REQUEST_METHOD": scope["method"],
+        "REQUEST_METHOD": scope.get("method", "GET"),
         "SCRIPT_NAME": script_name,
         "PATH_INFO": path,
         "QUERY_STRING": scope.get("query_string", b"").decode("latin-1"),
@@ -465,6 +464,69 @@ async def _close(app: Phial, ctx: RequestContext, response: Response) -> None:
         response.close()  # nothing to read: only call_on_close functions, meant to be quick
         return
     await _in_pool(app, partial(_worker_context(ctx).run, response.close))
+
+
+# -- websockets ---------------------------------------------------------------------------
+
+
+async def _serve_websocket(app: Phial, scope: Scope, receive: Receive, send: Send) -> None:
+    if not app._got_first_request:
+        app._finish_setup()
+    message = await receive()
+    if message["type"] != "websocket.connect":
+        return  # the client left during the handshake
+    environ = build_environ(scope, BytesIO())
+    context = contextvars.copy_context()
+    await _InContext(context, _run_websocket(app, context, scope, environ, receive, send))
+
+
+async def _run_websocket(
+    app: Phial,
+    context: contextvars.Context,
+    scope: Scope,
+    environ: dict[str, t.Any],
+    receive: Receive,
+    send: Send,
+) -> None:
+    """Run a websocket view. Before the connection is accepted, an HTTP error
+    refuses it (the server answers 403); after, an error closes it with 1011.
+    """
+    _cv_server_loop.set(asyncio.get_running_loop())
+    ctx = app.request_context(environ)
+    ctx._asgi_context = context
+    # The fast route table only knows HTTP rules; websockets use the URL map.
+    adapter = ctx.url_adapter
+    if adapter is not None and ctx.request.routing_exception is None:
+        try:
+            rule, view_args = adapter.match(return_rule=True)
+        except HTTPException as e:
+            ctx.request.routing_exception = e
+        else:
+            ctx.request.url_rule = rule
+            ctx.request.view_args = dict(view_args)
+    ws = Websocket(scope, receive, send, ctx.request)
+    _cv_websocket.set(ws)
+    error: BaseException | None = None
+    try:
+        ctx.push()
+        try:
+            await app._dispatch(ctx, True)
+        except WebsocketDisconnect:
+            pass
+        except HTTPException:
+            # Before accept the server refuses the handshake (HTTP 403);
+            # after, 1008 (policy violation) tells the client it was refused.
+            await ws.close(1008)
+        except Exception as e:
+            error = e
+            await ws.close(1011)
+            app.log_exception(sys.exc_info())
+            if app._propagate_exceptions():
+                raise
+        else:
+            await ws.close(1000)
+    finally:
+        await ctx._apop(error)
 
 
 # -- lifespan -------------------------------------------------------------------------------

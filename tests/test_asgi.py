@@ -733,3 +733,37 @@ def test_head_closes_a_generator(app: Phial) -> None:
     messages = run_asgi(app, make_scope(method="HEAD"))
     assert body_of(messages) == b""
     assert closed == [True]
+
+
+def test_cancelled_while_a_sync_view_runs(app: Phial) -> None:
+    events: list[str] = []
+    started = threading.Event()
+
+    @app.teardown_request
+    def teardown(exc: BaseException | None) -> None:
+        events.append("teardown")
+
+    @app.route("/")
+    def index() -> str:
+        started.set()
+        time.sleep(0.05)
+        events.append("view done")
+        return "ok"
+
+    async def main() -> None:
+        async def receive() -> Message:
+            return {"type": "http.request", "body": b""}
+
+        async def send(message: t.MutableMapping[str, t.Any]) -> None:
+            events.append(message["type"])
+
+        task = asyncio.ensure_future(app(make_scope(), receive, send))
+        while not started.is_set():
+            await asyncio.sleep(0.001)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    asyncio.run(main())
+    # The view finished before the request unwound; teardown ran once; nothing sent.
+    assert events == ["view done", "teardown"]

@@ -48,6 +48,9 @@ Receive = t.Callable[[], t.Awaitable[Message]]
 Send = t.Callable[[Message], t.Awaitable[None]]
 T = t.TypeVar("T")
 
+#: Inside a request's context: the object running the request in it.
+_cv_in_context: contextvars.ContextVar[_InContext] = contextvars.ContextVar("phial.asgi_request")
+
 #: Threads for sync callables when ``ASGI_THREAD_POOL_SIZE`` is not configured.
 DEFAULT_THREAD_POOL_SIZE = 40
 
@@ -114,8 +117,14 @@ def _in_pool(app: Phial, call: t.Callable[[], T]) -> asyncio.Future[T]:
     """
     loop = asyncio.get_running_loop()
     future: asyncio.Future[T] = loop.create_future()
+    # Set once the job has left the context, even if ``future`` was cancelled.
+    idle: asyncio.Future[None] = loop.create_future()
+    owner = _cv_in_context.get(None)
+    if owner is not None:
+        owner._busy = idle
 
     def transfer(done: concurrent.futures.Future[T]) -> None:
+        idle.set_result(None)
         if future.cancelled():
             return
         error = done.exception()
@@ -125,6 +134,9 @@ def _in_pool(app: Phial, call: t.Callable[[], T]) -> asyncio.Future[T]:
             future.set_result(done.result())
 
     def start() -> None:
+        if future.cancelled():
+            idle.set_result(None)
+            return
         job = _pool(app).submit(call)
         job.add_done_callback(lambda done: loop.call_soon_threadsafe(transfer, done))
 
@@ -286,11 +298,14 @@ class _InContext:
     cost of a task; this works on 3.10 too and creates nothing.
     """
 
-    __slots__ = ("_context", "_coro")
+    __slots__ = ("_busy", "_context", "_coro")
 
     def __init__(self, context: contextvars.Context, coro: t.Coroutine[t.Any, t.Any, t.Any]):
         self._context = context
         self._coro = coro
+        #: Done when the last thread-pool job has left ``context`` (see _in_pool).
+        self._busy: asyncio.Future[None] | None = None
+        context.run(_cv_in_context.set, self)
 
     def __await__(self) -> t.Generator[t.Any, t.Any, t.Any]:
         run = self._context.run
@@ -308,6 +323,17 @@ class _InContext:
             except BaseException as e:  # cancellation included: the coroutine handles it
                 value = None
                 error = e
+                yield from self._wait_idle()
+
+    def _wait_idle(self) -> t.Generator[t.Any, t.Any, None]:
+        """Wait until no pool job is inside the context: an exception thrown in
+        (a cancellation) may arrive while a sync callable still runs there."""
+        busy = self._busy
+        while busy is not None and not busy.done():
+            try:
+                yield from asyncio.shield(busy).__await__()
+            except BaseException:  # noqa: S112  # cancelled again: keep waiting
+                continue
 
 
 async def _run_request(

@@ -332,7 +332,7 @@ class _InContext:
         while busy is not None and not busy.done():
             try:
                 yield from asyncio.shield(busy).__await__()
-            except BaseException:  # noqa: S112  # cancelled again: keep waiting
+            except BaseException:  # cancelled again: keep waiting
                 continue
 
 

@@ -11,10 +11,12 @@ pipeline runs, so ``request.form``, ``get_json()``, ``files``, ``data`` and
 Synchronous user callables (views, hooks, error handlers, teardown functions,
 sync response generators) run in a bounded thread pool, never on the event
 loop. Its size is the config key ``ASGI_THREAD_POOL_SIZE`` (default
-:data:`DEFAULT_THREAD_POOL_SIZE`), read when the pool is first needed. All the
-sync callables of one request run in one copy of the request's
-:mod:`contextvars` context, so ``request``, ``g`` and ``current_app`` are the
-same objects there as on the loop, and a coroutine that sync code runs through
+:data:`DEFAULT_THREAD_POOL_SIZE`), read when the pool is first needed; size it
+for the number of sync requests you want in flight at once. Each request runs
+in a :mod:`contextvars` context of its own, which its sync callables enter in
+turn, so ``request``, ``g`` and ``current_app`` are the same objects in a
+worker thread as on the loop, a context pushed in one (``stream_with_context``)
+pops in another, and a coroutine that sync code runs through
 ``app.ensure_sync`` is sent back to the server's loop.
 """
 
@@ -59,7 +61,7 @@ _EMPTY_STATUS = frozenset((204, 304))
 
 
 async def serve_asgi(app: Phial, scope: Scope, receive: Receive, send: Send) -> None:
-    """Handle one ASGI connection (``http`` or ``lifespan``) with ``app``."""
+    """Handle one ASGI connection (``http``, ``websocket`` or ``lifespan``) with ``app``."""
     kind = scope["type"]
     if kind == "http":
         await _serve_http(app, scope, receive, send)

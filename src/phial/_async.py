@@ -126,3 +126,22 @@ def _wait_on(
 
     loop.call_soon_threadsafe(begin)
     return done.result()
+
+
+F = t.TypeVar("F", bound=t.Callable[..., t.Any])
+
+
+def mark_asgi3(func: F) -> F:
+    """Mark ``func`` (a dual WSGI/ASGI ``__call__``) as a coroutine function.
+
+    ASGI servers tell ASGI 3 from ASGI 2 by asking whether the app's
+    ``__call__`` is a coroutine function (uvicorn uses
+    ``asyncio.iscoroutinefunction``, others ``inspect``'s); a plain function
+    that returns a coroutine for three arguments would be taken for ASGI 2.
+    """
+    mark = getattr(inspect, "markcoroutinefunction", None)  # Python 3.12+
+    if mark is not None:
+        func = mark(func)
+    # asyncio.iscoroutinefunction also honours this marker (up to 3.13).
+    func._is_coroutine = getattr(asyncio.coroutines, "_is_coroutine", None)  # type: ignore[attr-defined]  # a marker attribute
+    return func

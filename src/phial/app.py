@@ -28,7 +28,7 @@ from werkzeug.routing import RequestRedirect, Rule, WebsocketMismatch
 from werkzeug.wrappers import Response as BaseResponse
 
 from . import typing as ft
-from ._async import LoopPerThread, drive, is_async_callable
+from ._async import LoopPerThread, drive, is_async_callable, mark_asgi3
 from ._routing import RouteTable
 from .ctx import AppContext, RequestContext, _AppCtxGlobals
 from .globals import _cv_request
@@ -144,6 +144,7 @@ class Phial(App):
 
     # -- protocol entry points ------------------------------------------------------
 
+    @mark_asgi3
     def __call__(self, *args: t.Any) -> t.Any:
         """WSGI with ``(environ, start_response)``; ASGI with ``(scope, receive, send)``."""
         if len(args) == 2:

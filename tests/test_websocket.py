@@ -172,3 +172,59 @@ def test_http_request_to_websocket_rule(app: Phial, client: FlaskClient) -> None
     rv = client.get("/ws")
     assert rv.status_code == 400
     assert b"WebSocket connections only" in rv.data
+
+
+def test_test_client_websocket(app: Phial, client: FlaskClient) -> None:
+    @app.websocket("/chat")
+    async def chat() -> None:
+        await websocket.accept(
+            subprotocol=websocket.subprotocols[0], headers={"X-Room": websocket.args["room"]}
+        )
+        while True:
+            data = await websocket.receive()
+            if data == "quit":
+                await websocket.close(4001)
+                return
+            await websocket.send(app.json.dumps({"echo": data, "cookie": request.cookies.get("c")}))
+
+    client.set_cookie("c", "v")
+    with client.websocket("/chat?room=r", subprotocols=["v1"]) as ws:
+        assert (ws.subprotocol, ws.headers) == ("v1", [(b"x-room", b"r")])
+        ws.send("hi")
+        assert ws.receive_json() == {"echo": "hi", "cookie": "v"}
+        ws.send_json([1])
+        assert ws.receive_json() == {"echo": "[1]", "cookie": "v"}
+        ws.send("quit")
+        with pytest.raises(WebsocketDisconnect) as info:
+            ws.receive()
+        assert info.value.code == 4001
+
+
+def test_test_client_websocket_refused_and_errors(app: Phial, client: FlaskClient) -> None:
+    @app.websocket("/boom")
+    async def boom() -> None:
+        await websocket.accept()
+        await websocket.receive()
+        raise RuntimeError("boom")
+
+    with pytest.raises(WebsocketDisconnect) as info, client.websocket("/missing"):
+        pass
+    assert info.value.code == 1008
+    with pytest.raises(RuntimeError, match="boom"), client.websocket("/boom") as ws:
+        ws.send(b"x")
+        ws.receive()
+
+
+def test_test_client_websocket_close(app: Phial, client: FlaskClient) -> None:
+    codes: list[int] = []
+
+    @app.websocket("/")
+    async def index() -> None:
+        try:
+            await websocket.receive()
+        except WebsocketDisconnect as e:
+            codes.append(e.code)
+
+    with client.websocket("/") as ws:
+        ws.close(1001)
+    assert codes == [1001]

@@ -185,6 +185,100 @@ class _AsgiBridge:
         return f"{code} {phrase}", headers, chunks
 
 
+class WebsocketSession:
+    """A WebSocket connection to the app, driven synchronously from a test.
+
+    Made by :meth:`FlaskClient.websocket`; use it as a context manager. The
+    app runs on the test thread's event loop while a call waits for it.
+    """
+
+    def __init__(self, app: Phial, scope: dict[str, t.Any]) -> None:
+        self.app = app
+        self.scope = scope
+        #: The subprotocol the app accepted with, if any.
+        self.subprotocol: str | None = None
+        #: The headers the app sent with its accept message.
+        self.headers: list[tuple[bytes, bytes]] = []
+        #: The close code once the connection is closed.
+        self.close_code: int | None = None
+        self._task: asyncio.Task[t.Any] | None = None
+        self._to_app: asyncio.Queue[dict[str, t.Any]] = asyncio.Queue()
+        self._from_app: asyncio.Queue[t.MutableMapping[str, t.Any]] = asyncio.Queue()
+
+    def __enter__(self) -> WebsocketSession:
+        from .websocket import WebsocketDisconnect
+
+        self._to_app.put_nowait({"type": "websocket.connect"})
+        self._task = thread_loop().create_task(
+            self.app.asgi_app(self.scope, self._to_app.get, self._from_app.put)
+        )
+        message = self._next()
+        if message["type"] != "websocket.accept":
+            self._finish()
+            raise WebsocketDisconnect(int(message.get("code", 1000)))
+        self.subprotocol = message.get("subprotocol")
+        self.headers = list(message.get("headers") or ())
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self.close_code is None:
+            self._to_app.put_nowait({"type": "websocket.disconnect", "code": 1000})
+        self._finish()
+
+    def _next(self) -> t.MutableMapping[str, t.Any]:
+        """The app's next message, running the app until it sends one or ends."""
+        assert self._task is not None
+        loop = thread_loop()
+        if self._from_app.empty() and not self._task.done():
+            getter = loop.create_task(self._from_app.get())
+            loop.run_until_complete(
+                asyncio.wait((getter, self._task), return_when=asyncio.FIRST_COMPLETED)
+            )
+            if getter.done():
+                return getter.result()
+            getter.cancel()
+            loop.run_until_complete(asyncio.wait((getter,)))
+        if not self._from_app.empty():
+            return self._from_app.get_nowait()
+        self._task.result()  # the app's exception, if it raised one
+        return {"type": "websocket.close", "code": 1006}
+
+    def _finish(self) -> None:
+        assert self._task is not None
+        thread_loop().run_until_complete(self._task)
+
+    def send(self, data: str | bytes) -> None:
+        """Send a text (``str``) or binary (``bytes``) message to the app."""
+        key = "text" if isinstance(data, str) else "bytes"
+        self._to_app.put_nowait({"type": "websocket.receive", key: data})
+
+    def send_json(self, obj: t.Any) -> None:
+        """Send ``obj`` as a JSON text message (with the app's JSON provider)."""
+        self.send(self.app.json.dumps(obj))
+
+    def receive(self) -> str | bytes:
+        """The app's next message; raises WebsocketDisconnect once it closed."""
+        from .websocket import WebsocketDisconnect
+
+        message = self._next()
+        if message["type"] == "websocket.send":
+            text = message.get("text")
+            return t.cast(str, text) if text is not None else bytes(message.get("bytes") or b"")
+        self.close_code = int(message.get("code", 1000))
+        raise WebsocketDisconnect(self.close_code)
+
+    def receive_json(self) -> t.Any:
+        """The app's next message, parsed as JSON."""
+        return self.app.json.loads(self.receive())
+
+    def close(self, code: int = 1000) -> None:
+        """Disconnect from the app and let it finish."""
+        if self.close_code is None:
+            self.close_code = code
+            self._to_app.put_nowait({"type": "websocket.disconnect", "code": code})
+        self._finish()
+
+
 class FlaskClient(Client):
     """The test client :meth:`Phial.test_client` returns (subclassable).
 
@@ -251,6 +345,26 @@ class FlaskClient(Client):
         if self._asgi_bridge is None:
             return super().run_wsgi_app(environ, buffered=buffered)
         return werkzeug.test.run_wsgi_app(self._asgi_bridge, environ, buffered=buffered)
+
+    def websocket(
+        self, *args: t.Any, subprotocols: t.Sequence[str] = (), **kwargs: t.Any
+    ) -> WebsocketSession:
+        """Open a WebSocket to the app (always over ASGI); arguments as for
+        :class:`EnvironBuilder` (path, query_string, headers, …). (Not in Flask.)
+
+        ``with client.websocket("/ws") as ws: ws.send("hi"); ws.receive()``.
+        Entering raises :class:`~phial.websocket.WebsocketDisconnect` when the
+        app refuses the connection.
+        """
+        environ = self._request_from_builder_args(args, kwargs).environ
+        if self._cookies is not None:
+            self._add_cookies_to_wsgi(environ)
+        scope = asgi_scope(environ)
+        scope["type"] = "websocket"
+        scope["scheme"] = "wss" if scope["scheme"] == "https" else "ws"
+        scope["subprotocols"] = list(subprotocols)
+        scope.pop("method", None)
+        return WebsocketSession(self.application, scope)
 
     def _copy_environ(self, other: WSGIEnvironment) -> WSGIEnvironment:
         out = {**self.environ_base, **other}

@@ -767,3 +767,33 @@ def test_cancelled_while_a_sync_view_runs(app: Phial) -> None:
     asyncio.run(main())
     # The view finished before the request unwound; teardown ran once; nothing sent.
     assert events == ["view done", "teardown"]
+
+
+def test_test_client_lifespan(app: Phial, client: FlaskClient) -> None:
+    events: list[str] = []
+
+    @app.before_serving
+    async def start() -> None:
+        events.append("start")
+
+    @app.after_serving
+    def stop() -> None:
+        events.append("stop")
+
+    @app.route("/")
+    def index() -> str:
+        return ",".join(events)
+
+    with client.lifespan():
+        assert client.get("/").data == b"start"
+    assert events == ["start", "stop"]
+
+
+def test_test_client_lifespan_failure(app: Phial, client: FlaskClient) -> None:
+    @app.before_serving
+    def start() -> None:
+        raise ValueError("no config")
+
+    with pytest.raises(RuntimeError, match="startup failed: ValueError: no config"):  # noqa: SIM117
+        with client.lifespan():
+            pass

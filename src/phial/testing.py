@@ -346,6 +346,32 @@ class FlaskClient(Client):
             return super().run_wsgi_app(environ, buffered=buffered)
         return werkzeug.test.run_wsgi_app(self._asgi_bridge, environ, buffered=buffered)
 
+    @contextmanager
+    def lifespan(self) -> t.Iterator[None]:
+        """Run the app's ASGI lifespan around the ``with`` block: the
+        ``before_serving`` functions on entry, ``after_serving`` on exit. A
+        failing startup raises RuntimeError with the app's message. (Not in Flask.)
+        """
+        loop = thread_loop()
+        to_app: asyncio.Queue[dict[str, t.Any]] = asyncio.Queue()
+        from_app: asyncio.Queue[t.MutableMapping[str, t.Any]] = asyncio.Queue()
+        scope = {"type": "lifespan", "asgi": {"version": "3.0", "spec_version": "2.0"}}
+        task = loop.create_task(self.application.asgi_app(scope, to_app.get, from_app.put))
+
+        def step(kind: str) -> None:
+            to_app.put_nowait({"type": f"lifespan.{kind}"})
+            message = loop.run_until_complete(from_app.get())
+            if message["type"] != f"lifespan.{kind}.complete":
+                loop.run_until_complete(task)
+                raise RuntimeError(f"Lifespan {kind} failed: {message.get('message', '')}")
+
+        step("startup")
+        try:
+            yield
+        finally:
+            step("shutdown")
+            loop.run_until_complete(task)
+
     def websocket(
         self, *args: t.Any, subprotocols: t.Sequence[str] = (), **kwargs: t.Any
     ) -> WebsocketSession:

@@ -797,3 +797,31 @@ def test_test_client_lifespan_failure(app: Phial, client: FlaskClient) -> None:
     with pytest.raises(RuntimeError, match="startup failed: ValueError: no config"):  # noqa: SIM117
         with client.lifespan():
             pass
+
+
+def test_response_headers(app: Phial) -> None:
+    from phial import Response
+
+    @app.route("/list")
+    def listed() -> t.Any:
+        return Response(["a", b"bc"], headers={"X-A": "1"})
+
+    @app.route("/gone")
+    def gone() -> t.Any:
+        return Response("ignored", status=304)
+
+    @app.route("/moved")
+    def moved() -> t.Any:
+        rv = Response("", status=302, headers={"Location": "/there"})
+        rv.autocorrect_location_header = True
+        return rv
+
+    messages = run_asgi(app, make_scope(path="/list", raw_path=b"/list"))
+    assert headers_of(messages)[b"content-length"] == b"3"
+    assert headers_of(messages)[b"x-a"] == b"1"
+    assert body_of(messages) == b"abc"
+    messages = run_asgi(app, make_scope(path="/gone", raw_path=b"/gone"))
+    assert b"content-length" not in headers_of(messages)
+    assert body_of(messages) == b""
+    messages = run_asgi(app, make_scope(path="/moved", raw_path=b"/moved"))
+    assert headers_of(messages)[b"location"] == b"http://example.test/there"

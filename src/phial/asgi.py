@@ -394,18 +394,24 @@ async def send_response(
     disconnects, producing stops and the iterator is closed.
     """
     status = response.status_code
-    headers = [
-        (k.lower().encode("latin-1"), v.encode("latin-1"))
-        for k, v in response.get_wsgi_headers(environ).to_wsgi_list()
-    ]
-    await send({"type": "http.response.start", "status": status, "headers": headers})
     body = response.response
+    buffered = isinstance(body, (list, tuple))
+    data = b"".join(c.encode() if isinstance(c, str) else c for c in body) if buffered else b""
+    if status < 200 or status in _EMPTY_STATUS or response.autocorrect_location_header:
+        # Werkzeug's adjustments apply: no Content-Length, absolute Location.
+        raw = response.get_wsgi_headers(environ).to_wsgi_list()
+    else:
+        # The common case needs none of them: send the headers as they are.
+        raw = response.headers.to_wsgi_list()
+        if buffered and "Content-Length" not in response.headers:
+            raw = [*raw, ("Content-Length", str(len(data)))]
+    headers = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in raw]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
     if environ["REQUEST_METHOD"] == "HEAD" or status in _EMPTY_STATUS or status < 200:
         await send({"type": "http.response.body", "body": b""})
         await _close(app, ctx, response)
         return
-    if isinstance(body, (list, tuple)):
-        data = b"".join(c.encode() if isinstance(c, str) else c for c in body)
+    if buffered:
         try:
             await send({"type": "http.response.body", "body": data})
         finally:

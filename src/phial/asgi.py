@@ -397,15 +397,19 @@ async def send_response(
     body = response.response
     buffered = isinstance(body, (list, tuple))
     data = b"".join(c.encode() if isinstance(c, str) else c for c in body) if buffered else b""
-    if status < 200 or status in _EMPTY_STATUS or response.autocorrect_location_header:
-        # Werkzeug's adjustments apply: no Content-Length, absolute Location.
-        raw = response.get_wsgi_headers(environ).to_wsgi_list()
-    else:
-        # The common case needs none of them: send the headers as they are.
-        raw = response.headers.to_wsgi_list()
-        if buffered and "Content-Length" not in response.headers:
-            raw = [*raw, ("Content-Length", str(len(data)))]
-    headers = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in raw]
+    adjust = status < 200 or status in _EMPTY_STATUS or response.autocorrect_location_header
+    # Werkzeug's adjustments (no Content-Length, absolute Location) apply only
+    # to those; the common case sends the headers as they are.
+    raw = response.get_wsgi_headers(environ) if adjust else response.headers
+    headers = []
+    has_length = False
+    for key, value in raw.to_wsgi_list():
+        name = key.lower()
+        if name == "content-length":
+            has_length = True
+        headers.append((name.encode("latin-1"), value.encode("latin-1")))
+    if buffered and not has_length and not adjust:
+        headers.append((b"content-length", str(len(data)).encode()))
     await send({"type": "http.response.start", "status": status, "headers": headers})
     if environ["REQUEST_METHOD"] == "HEAD" or status in _EMPTY_STATUS or status < 200:
         await send({"type": "http.response.body", "body": b""})

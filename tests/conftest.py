@@ -23,10 +23,10 @@ def app() -> Phial:
     return app
 
 
-@pytest.fixture
-def client(app: Phial) -> FlaskClient:
-    """A test client for :func:`app`."""
-    return app.test_client()
+@pytest.fixture(params=["wsgi", "asgi"])
+def client(app: Phial, request: pytest.FixtureRequest) -> FlaskClient:
+    """A test client for :func:`app`; every test using it runs over WSGI and over ASGI."""
+    return app.test_client(protocol=request.param)
 
 
 @pytest.fixture

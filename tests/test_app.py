@@ -310,7 +310,11 @@ def test_call_with_wrong_arity_raises(app: Phial) -> None:
         app(1)
 
 
-def test_wsgi_app_is_wrappable(app: Phial, client: FlaskClient) -> None:
+def test_wsgi_app_is_wrappable(app: Phial) -> None:
+    # WSGI middleware wraps the WSGI entry point, so this is a WSGI-only test
+    # (tests/test_asgi.py covers wrapping asgi_app).
+    client = app.test_client(protocol="wsgi")
+
     @app.route("/")
     def index() -> str:
         return "inner"

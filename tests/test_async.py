@@ -1,4 +1,4 @@
-"""Coroutines on WSGI: one persistent event loop per thread, closed with its app."""
+"""Coroutines from sync code (one persistent loop per thread) and the ASGI 3 marker."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import threading
 import pytest
 
 from phial import Phial
+from phial._async import thread_loop
 
 
 def test_async_view_runs_on_one_loop_per_thread_across_requests(app: Phial) -> None:
@@ -67,3 +68,27 @@ def test_async_call_inside_a_running_loop_explains_itself(app: Phial) -> None:
 
     with pytest.raises(RuntimeError, match="inside a running event loop"):
         asyncio.run(outer())
+
+
+def test_app_call_looks_like_asgi3_to_servers(app: Phial) -> None:
+    # uvicorn picks ASGI 3 over ASGI 2 by this check on the app's __call__.
+    assert asyncio.iscoroutinefunction(app.__call__)
+
+
+def test_app_call_still_serves_wsgi(app: Phial) -> None:
+    @app.route("/")
+    def index() -> str:
+        return "wsgi"
+
+    assert app.test_client(protocol="wsgi").get("/").data == b"wsgi"
+
+
+def test_thread_loop_is_per_thread_and_persistent() -> None:
+    here = thread_loop()
+    assert thread_loop() is here
+    other: list[asyncio.AbstractEventLoop] = []
+    worker = threading.Thread(target=lambda: other.append(thread_loop()))
+    worker.start()
+    worker.join()
+    assert other[0] is not here
+    other[0].close()

@@ -25,6 +25,24 @@ _cv_server_loop: contextvars.ContextVar[asyncio.AbstractEventLoop] = contextvars
 )
 
 
+#: The calling thread's persistent event loop for coroutines run from sync
+#: code. Each thread's own context holds its loop, so one loop serves every app
+#: in the thread for the thread's life (a loop per app would be garbage
+#: collected unclosed with the app).
+_cv_thread_loop: contextvars.ContextVar[asyncio.AbstractEventLoop] = contextvars.ContextVar(
+    "phial.thread_loop"
+)
+
+
+def thread_loop() -> asyncio.AbstractEventLoop:
+    """The calling thread's persistent event loop (made on first use)."""
+    loop = _cv_thread_loop.get(None)
+    if loop is None or loop.is_closed():
+        loop = asyncio.new_event_loop()
+        _cv_thread_loop.set(loop)
+    return loop
+
+
 def drive(coro: Coroutine[t.Any, t.Any, T]) -> T:
     """Run a pipeline coroutine that is known not to suspend, and return its value."""
     try:
@@ -165,3 +183,22 @@ def _wait_on(
 
     loop.call_soon_threadsafe(begin)
     return done.result()
+
+
+F = t.TypeVar("F", bound=t.Callable[..., t.Any])
+
+
+def mark_asgi3(func: F) -> F:
+    """Mark ``func`` (a dual WSGI/ASGI ``__call__``) as a coroutine function.
+
+    ASGI servers tell ASGI 3 from ASGI 2 by asking whether the app's
+    ``__call__`` is a coroutine function (uvicorn uses
+    ``asyncio.iscoroutinefunction``, others ``inspect``'s); a plain function
+    that returns a coroutine for three arguments would be taken for ASGI 2.
+    """
+    mark = getattr(inspect, "markcoroutinefunction", None)  # Python 3.12+
+    if mark is not None:
+        func = mark(func)
+    # asyncio.iscoroutinefunction also honours this marker (up to 3.13).
+    func._is_coroutine = getattr(asyncio.coroutines, "_is_coroutine", None)  # type: ignore[attr-defined]  # a marker attribute
+    return func

@@ -24,11 +24,11 @@ from werkzeug.exceptions import (
     HTTPException,
     InternalServerError,
 )
-from werkzeug.routing import RequestRedirect, Rule
+from werkzeug.routing import RequestRedirect, Rule, WebsocketMismatch
 from werkzeug.wrappers import Response as BaseResponse
 
 from . import typing as ft
-from ._async import LoopPerThread, drive, is_async_callable
+from ._async import LoopPerThread, drive, is_async_callable, mark_asgi3
 from ._routing import RouteTable
 from .ctx import AppContext, RequestContext, _AppCtxGlobals
 from .globals import _cv_request
@@ -92,6 +92,8 @@ class Phial(App):
     session_interface: SessionInterface = SecureCookieSessionInterface()
     #: The class of :attr:`jinja_env`.
     jinja_environment: type[Environment] = Environment
+    #: The ASGI driver's thread pool for sync callables (made on first use).
+    _asgi_pool: t.Any = None
 
     def __init__(
         self,
@@ -160,6 +162,7 @@ class Phial(App):
 
     # -- protocol entry points ------------------------------------------------------
 
+    @mark_asgi3
     def __call__(self, *args: t.Any) -> t.Any:
         """WSGI with ``(environ, start_response)``; ASGI with ``(scope, receive, send)``."""
         if len(args) == 2:
@@ -179,7 +182,7 @@ class Phial(App):
 
     def asgi_app(self, scope: t.Any, receive: t.Any, send: t.Any) -> t.Any:
         """The ASGI application; wrap this attribute to add ASGI middleware."""
-        from .asgi import serve_asgi  # type: ignore[import-not-found, unused-ignore]  # lands with the ASGI driver
+        from .asgi import serve_asgi
 
         return serve_asgi(self, scope, receive, send)
 
@@ -290,7 +293,7 @@ class Phial(App):
     async def _call(self, aio: bool, func: t.Callable[..., t.Any], *args: t.Any) -> t.Any:
         """Call a user callable: synchronously over WSGI, awaited over ASGI."""
         if aio:
-            from .asgi import call_async  # type: ignore[import-not-found, unused-ignore]  # lands with the ASGI driver
+            from .asgi import call_async
 
             return await call_async(self, func, *args)
         return self.ensure_sync(func)(*args)
@@ -568,6 +571,13 @@ class Phial(App):
         """
         exc = request.routing_exception
         assert exc is not None
+        if isinstance(exc, WebsocketMismatch) and exc.description == WebsocketMismatch.description:
+            exc.description = (
+                "This URL serves WebSocket connections only: connect with a WebSocket"
+                " client to an ASGI server (WSGI cannot carry WebSockets)."
+                if request.scheme in ("http", "https")
+                else "This URL does not accept WebSocket connections."
+            )
         if (
             self.debug
             and isinstance(exc, RequestRedirect)
@@ -648,8 +658,12 @@ class Phial(App):
                 headers, text_type, extra = _split_plain_headers(headers, text_type)
             rv = response_class._from_bytes(body, text_type, extra_headers=extra)
         elif rv.__class__ is not response_class and not isinstance(rv, response_class):
-            if isinstance(rv, (str, bytes, bytearray, cabc.Iterator)):
-                rv = response_class(rv, status=status, headers=headers)
+            if isinstance(rv, (str, bytes, bytearray, cabc.Iterator, cabc.AsyncIterator)):
+                rv = response_class(
+                    rv,  # type: ignore[arg-type]  # async iterators are streamed by the ASGI driver
+                    status=status,
+                    headers=headers,
+                )
                 status = headers = None
             elif isinstance(rv, (dict, list)):
                 rv = self.json.response(rv)

@@ -167,8 +167,24 @@ class AppContext:
                     exc = sys.exc_info()[1]
                 self.app.do_teardown_appcontext(exc)
         finally:
-            ctx = _cv_app.get()
-            _cv_app.reset(self._cv_tokens.pop())
+            ctx = self._reset()
+        self._popped(ctx)
+
+    async def _apop(self, exc: BaseException | None) -> None:
+        """:meth:`pop` for the ASGI driver: the teardown functions are awaited."""
+        try:
+            if len(self._cv_tokens) == 1:
+                await self.app._teardown_appcontext(exc, True)
+        finally:
+            ctx = self._reset()
+        self._popped(ctx)
+
+    def _reset(self) -> AppContext:
+        ctx = _cv_app.get()
+        _cv_app.reset(self._cv_tokens.pop())
+        return ctx
+
+    def _popped(self, ctx: AppContext) -> None:
         if ctx is not self:
             raise AssertionError(f"Popped the wrong app context ({ctx!r} instead of {self!r}).")
         if appcontext_popped.receivers:
@@ -196,6 +212,9 @@ class RequestContext:
     Pushing it also pushes an application context when the app is not already
     current. The session is opened the first time it is read.
     """
+
+    #: Over ASGI: the context the request's sync callables run in (see phial.asgi).
+    _asgi_context: contextvars.Context | None = None
 
     def __init__(
         self,
@@ -272,21 +291,42 @@ class RequestContext:
                 if exc is _sentinel:
                     exc = sys.exc_info()[1]
                 self.app.do_teardown_request(exc)
-                request_close = getattr(self.request, "close", None)
-                if request_close is not None:
-                    request_close()
+                self._close_request()
         finally:
-            ctx = _cv_request.get()
-            token, app_ctx = self._cv_tokens.pop()
-            _cv_request.reset(token)
-            if clear_request:
-                ctx.request.environ["werkzeug.request"] = None
+            ctx, app_ctx = self._reset(clear_request)
             if app_ctx is not None:
                 app_ctx.pop(exc)
-            if ctx is not self:
-                raise AssertionError(
-                    f"Popped the wrong request context ({ctx!r} instead of {self!r})."
-                )
+            self._check_popped(ctx)
+
+    async def _apop(self, exc: BaseException | None) -> None:
+        """:meth:`pop` for the ASGI driver: the teardown functions are awaited."""
+        clear_request = len(self._cv_tokens) == 1
+        try:
+            if clear_request:
+                await self.app._teardown_request(self, exc, True)
+                self._close_request()
+        finally:
+            ctx, app_ctx = self._reset(clear_request)
+            if app_ctx is not None:
+                await app_ctx._apop(exc)
+            self._check_popped(ctx)
+
+    def _close_request(self) -> None:
+        request_close = getattr(self.request, "close", None)
+        if request_close is not None:
+            request_close()
+
+    def _reset(self, clear_request: bool) -> tuple[RequestContext, AppContext | None]:
+        ctx = _cv_request.get()
+        token, app_ctx = self._cv_tokens.pop()
+        _cv_request.reset(token)
+        if clear_request:
+            ctx.request.environ["werkzeug.request"] = None
+        return ctx, app_ctx
+
+    def _check_popped(self, ctx: RequestContext) -> None:
+        if ctx is not self:
+            raise AssertionError(f"Popped the wrong request context ({ctx!r} instead of {self!r}).")
 
     def __enter__(self) -> RequestContext:
         self.push()

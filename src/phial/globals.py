@@ -16,6 +16,7 @@ if t.TYPE_CHECKING:
     from .app import Phial
     from .ctx import AppContext, RequestContext, _AppCtxGlobals
     from .sessions import SessionMixin
+    from .websocket import Websocket
     from .wrappers import Request
 
 _no_app_msg = """\
@@ -35,6 +36,7 @@ information about how to avoid this problem.\
 
 _cv_app: ContextVar[AppContext] = ContextVar("phial.app_ctx")
 _cv_request: ContextVar[RequestContext] = ContextVar("phial.request_ctx")
+_cv_websocket: ContextVar[Websocket] = ContextVar("phial.websocket")
 
 app_ctx: AppContext = LocalProxy(  # type: ignore[assignment]  # a proxy stands in for the object
     _cv_app, unbound_message=_no_app_msg
@@ -53,4 +55,14 @@ request: Request = LocalProxy(  # type: ignore[assignment]  # a proxy stands in 
 )
 session: SessionMixin = LocalProxy(  # type: ignore[assignment, unused-ignore]  # a proxy stands in
     _cv_request, "session", unbound_message=_no_req_msg
+)
+
+_no_ws_msg = """\
+Working outside of a websocket connection.
+
+The websocket proxy is only available in views registered with
+@app.websocket(rule), served over ASGI.\
+"""
+websocket: Websocket = LocalProxy(  # type: ignore[assignment]  # a proxy stands in for the object
+    _cv_websocket, unbound_message=_no_ws_msg
 )

@@ -8,18 +8,24 @@ session between requests.
 
 from __future__ import annotations
 
+import asyncio
 import importlib.metadata
+import os
 import typing as t
 from contextlib import ExitStack, contextmanager
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import werkzeug.test
 from click.testing import CliRunner, Result
 from werkzeug.test import Client
 from werkzeug.wrappers import Request as BaseRequest
+from werkzeug.wsgi import get_current_url
+
+from ._async import thread_loop
 
 if t.TYPE_CHECKING:
-    from _typeshed.wsgi import WSGIEnvironment
+    from _typeshed.wsgi import StartResponse, WSGIEnvironment
+    from werkzeug.datastructures import Headers
     from werkzeug.test import TestResponse
 
     from .app import Phial
@@ -75,17 +81,231 @@ def _werkzeug_version() -> str:
         return "unknown"
 
 
+def _wsgi_str(value: str) -> str:
+    """A PEP 3333 latin-1 environ string as the text it encodes (UTF-8)."""
+    return value.encode("latin-1").decode("utf-8", "replace")
+
+
+def asgi_scope(environ: WSGIEnvironment) -> dict[str, t.Any]:
+    """The ASGI ``http`` scope for a request described by a WSGI environ."""
+    script_name: str = environ.get("SCRIPT_NAME", "")
+    path_info: str = environ.get("PATH_INFO", "")
+    raw = (script_name + path_info).encode("latin-1")
+    headers: list[tuple[bytes, bytes]] = []
+    for key, value in environ.items():
+        if key.startswith("HTTP_"):
+            name = key[5:].replace("_", "-").lower()
+        elif key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+            if not value:
+                continue
+            name = key.replace("_", "-").lower()
+        else:
+            continue
+        headers.append((name.encode("latin-1"), value.encode("latin-1")))
+    scope: dict[str, t.Any] = {
+        "type": "http",
+        "asgi": {"version": "3.0", "spec_version": "2.4"},
+        "http_version": environ.get("SERVER_PROTOCOL", "HTTP/1.1").partition("/")[2] or "1.1",
+        "method": environ["REQUEST_METHOD"],
+        "scheme": environ.get("wsgi.url_scheme", "http"),
+        "root_path": _wsgi_str(script_name),
+        "path": _wsgi_str(script_name + path_info),
+        "raw_path": quote(raw, safe="/:@!$&'()*+,;=~-._").encode("ascii"),
+        "query_string": environ.get("QUERY_STRING", "").encode("latin-1"),
+        "headers": headers,
+        "server": (environ.get("SERVER_NAME", "localhost"), int(environ.get("SERVER_PORT") or 80)),
+        "client": (environ.get("REMOTE_ADDR", "127.0.0.1"), int(environ.get("REMOTE_PORT") or 0)),
+    }
+    preserve = environ.get("werkzeug.debug.preserve_context")
+    if preserve is not None:
+        scope["werkzeug.debug.preserve_context"] = preserve
+    return scope
+
+
+class _AsgiBridge:
+    """A WSGI callable that serves each request by running ``app.asgi_app``.
+
+    The environ becomes a scope and the body is fed as ``http.request``
+    messages; the response is collected and handed to ``start_response``.
+    ``app.asgi_app`` is looked up per request, so wrapping it takes effect.
+    """
+
+    def __init__(self, app: Phial) -> None:
+        self.app = app
+
+    def __call__(
+        self, environ: WSGIEnvironment, start_response: StartResponse
+    ) -> t.Iterable[bytes]:
+        stream = environ.get("wsgi.input")
+        body: bytes = stream.read() if stream is not None else b""
+        status, headers, chunks = thread_loop().run_until_complete(
+            self._run(asgi_scope(environ), body)
+        )
+        start_response(status, headers)
+        return chunks
+
+    async def _run(
+        self, scope: dict[str, t.Any], body: bytes
+    ) -> tuple[str, list[tuple[str, str]], list[bytes]]:
+        from http import HTTPStatus
+
+        finished = asyncio.Event()
+        sent_body = False
+        start: dict[str, t.Any] | None = None
+        chunks: list[bytes] = []
+
+        async def receive() -> dict[str, t.Any]:
+            nonlocal sent_body
+            if not sent_body:
+                sent_body = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            await finished.wait()
+            return {"type": "http.disconnect"}
+
+        async def send(message: t.MutableMapping[str, t.Any]) -> None:
+            nonlocal start
+            if message["type"] == "http.response.start":
+                start = dict(message)
+            elif message["type"] == "http.response.body":
+                chunks.append(bytes(message.get("body", b"")))
+                if not message.get("more_body", False):
+                    finished.set()
+
+        try:
+            await self.app.asgi_app(scope, receive, send)
+        finally:
+            finished.set()
+        if start is None:
+            raise RuntimeError("The ASGI app returned without starting a response.")
+        code = int(start["status"])
+        try:
+            phrase = HTTPStatus(code).phrase
+        except ValueError:
+            phrase = "UNKNOWN"
+        headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in start["headers"]]
+        return f"{code} {phrase}", headers, chunks
+
+
+class WebsocketSession:
+    """A WebSocket connection to the app, driven synchronously from a test.
+
+    Made by :meth:`FlaskClient.websocket`; use it as a context manager. The
+    app runs on the test thread's event loop while a call waits for it.
+    """
+
+    def __init__(self, app: Phial, scope: dict[str, t.Any]) -> None:
+        self.app = app
+        self.scope = scope
+        #: The subprotocol the app accepted with, if any.
+        self.subprotocol: str | None = None
+        #: The headers the app sent with its accept message.
+        self.headers: list[tuple[bytes, bytes]] = []
+        #: The close code once the connection is closed.
+        self.close_code: int | None = None
+        self._task: asyncio.Task[t.Any] | None = None
+        self._to_app: asyncio.Queue[dict[str, t.Any]] = asyncio.Queue()
+        self._from_app: asyncio.Queue[t.MutableMapping[str, t.Any]] = asyncio.Queue()
+
+    def __enter__(self) -> WebsocketSession:
+        from .websocket import WebsocketDisconnect
+
+        self._to_app.put_nowait({"type": "websocket.connect"})
+        self._task = thread_loop().create_task(
+            self.app.asgi_app(self.scope, self._to_app.get, self._from_app.put)
+        )
+        message = self._next()
+        if message["type"] != "websocket.accept":
+            self._finish()
+            raise WebsocketDisconnect(int(message.get("code", 1000)))
+        self.subprotocol = message.get("subprotocol")
+        self.headers = list(message.get("headers") or ())
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self.close_code is None:
+            self._to_app.put_nowait({"type": "websocket.disconnect", "code": 1000})
+        self._finish()
+
+    def _next(self) -> t.MutableMapping[str, t.Any]:
+        """The app's next message, running the app until it sends one or ends."""
+        assert self._task is not None
+        loop = thread_loop()
+        if self._from_app.empty() and not self._task.done():
+            getter = loop.create_task(self._from_app.get())
+            loop.run_until_complete(
+                asyncio.wait((getter, self._task), return_when=asyncio.FIRST_COMPLETED)
+            )
+            if getter.done():
+                return getter.result()
+            getter.cancel()
+            loop.run_until_complete(asyncio.wait((getter,)))
+        if not self._from_app.empty():
+            return self._from_app.get_nowait()
+        self._task.result()  # the app's exception, if it raised one
+        return {"type": "websocket.close", "code": 1006}
+
+    def _finish(self) -> None:
+        assert self._task is not None
+        thread_loop().run_until_complete(self._task)
+
+    def send(self, data: str | bytes) -> None:
+        """Send a text (``str``) or binary (``bytes``) message to the app."""
+        key = "text" if isinstance(data, str) else "bytes"
+        self._to_app.put_nowait({"type": "websocket.receive", key: data})
+
+    def send_json(self, obj: t.Any) -> None:
+        """Send ``obj`` as a JSON text message (with the app's JSON provider)."""
+        self.send(self.app.json.dumps(obj))
+
+    def receive(self) -> str | bytes:
+        """The app's next message; raises WebsocketDisconnect once it closed."""
+        from .websocket import WebsocketDisconnect
+
+        message = self._next()
+        if message["type"] == "websocket.send":
+            text = message.get("text")
+            return t.cast(str, text) if text is not None else bytes(message.get("bytes") or b"")
+        self.close_code = int(message.get("code", 1000))
+        raise WebsocketDisconnect(self.close_code)
+
+    def receive_json(self) -> t.Any:
+        """The app's next message, parsed as JSON."""
+        return self.app.json.loads(self.receive())
+
+    def close(self, code: int = 1000) -> None:
+        """Disconnect from the app and let it finish."""
+        if self.close_code is None:
+            self.close_code = code
+            self._to_app.put_nowait({"type": "websocket.disconnect", "code": code})
+        self._finish()
+
+
 class FlaskClient(Client):
     """The test client :meth:`Phial.test_client` returns (subclassable).
 
     ``with client:`` keeps the contexts of the last request pushed until the
     block ends, so ``request`` and ``session`` can be inspected after a call.
+
+    ``protocol`` is ``"wsgi"`` or ``"asgi"``; it defaults to the environment
+    variable ``PHIAL_TEST_PROTOCOL``, else ``"wsgi"``. Over ASGI each request
+    runs ``app.asgi_app`` on an event loop kept for the test thread, with the
+    same synchronous API. (Not in Flask.)
     """
 
     application: Phial
 
-    def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
+    def __init__(self, *args: t.Any, protocol: str | None = None, **kwargs: t.Any) -> None:
+        if protocol is None:
+            protocol = os.environ.get("PHIAL_TEST_PROTOCOL") or "wsgi"
+        protocol = protocol.lower()
+        if protocol not in ("wsgi", "asgi"):
+            raise ValueError(
+                f"The test client protocol must be 'wsgi' or 'asgi', not {protocol!r}."
+            )
+        #: ``"wsgi"`` or ``"asgi"``: how requests reach the app.
+        self.protocol = protocol
         super().__init__(*args, **kwargs)
+        self._asgi_bridge = _AsgiBridge(self.application) if protocol == "asgi" else None
         self.preserve_context = False
         self._new_contexts: list[t.ContextManager[t.Any]] = []
         self._context_stack = ExitStack()
@@ -118,6 +338,67 @@ class FlaskClient(Client):
             ctx.request.path,
             resp.headers.getlist("Set-Cookie"),
         )
+
+    def run_wsgi_app(
+        self, environ: WSGIEnvironment, buffered: bool = False
+    ) -> tuple[t.Iterable[bytes], str, Headers]:
+        """Run the app for ``environ``: as WSGI, or over ASGI through the bridge."""
+        if self._asgi_bridge is None:
+            return super().run_wsgi_app(environ, buffered=buffered)
+        # The same cookie-jar steps as Werkzeug's own run_wsgi_app, around the bridge.
+        self._add_cookies_to_wsgi(environ)
+        rv = werkzeug.test.run_wsgi_app(self._asgi_bridge, environ, buffered=buffered)
+        url = urlsplit(get_current_url(environ))
+        self._update_cookies_from_response(
+            url.hostname or "localhost", url.path, rv[2].getlist("Set-Cookie")
+        )
+        return rv
+
+    @contextmanager
+    def lifespan(self) -> t.Iterator[None]:
+        """Run the app's ASGI lifespan around the ``with`` block: the
+        ``before_serving`` functions on entry, ``after_serving`` on exit. A
+        failing startup raises RuntimeError with the app's message. (Not in Flask.)
+        """
+        loop = thread_loop()
+        to_app: asyncio.Queue[dict[str, t.Any]] = asyncio.Queue()
+        from_app: asyncio.Queue[t.MutableMapping[str, t.Any]] = asyncio.Queue()
+        scope = {"type": "lifespan", "asgi": {"version": "3.0", "spec_version": "2.0"}}
+        task = loop.create_task(self.application.asgi_app(scope, to_app.get, from_app.put))
+
+        def step(kind: str) -> None:
+            to_app.put_nowait({"type": f"lifespan.{kind}"})
+            message = loop.run_until_complete(from_app.get())
+            if message["type"] != f"lifespan.{kind}.complete":
+                loop.run_until_complete(task)
+                raise RuntimeError(f"Lifespan {kind} failed: {message.get('message', '')}")
+
+        step("startup")
+        try:
+            yield
+        finally:
+            step("shutdown")
+            loop.run_until_complete(task)
+
+    def websocket(
+        self, *args: t.Any, subprotocols: t.Sequence[str] = (), **kwargs: t.Any
+    ) -> WebsocketSession:
+        """Open a WebSocket to the app (always over ASGI); arguments as for
+        :class:`EnvironBuilder` (path, query_string, headers, …). (Not in Flask.)
+
+        ``with client.websocket("/ws") as ws: ws.send("hi"); ws.receive()``.
+        Entering raises :class:`~phial.websocket.WebsocketDisconnect` when the
+        app refuses the connection.
+        """
+        environ = self._request_from_builder_args(args, kwargs).environ
+        if self._cookies is not None:
+            self._add_cookies_to_wsgi(environ)
+        scope = asgi_scope(environ)
+        scope["type"] = "websocket"
+        scope["scheme"] = "wss" if scope["scheme"] == "https" else "ws"
+        scope["subprotocols"] = list(subprotocols)
+        scope.pop("method", None)
+        return WebsocketSession(self.application, scope)
 
     def _copy_environ(self, other: WSGIEnvironment) -> WSGIEnvironment:
         out = {**self.environ_base, **other}

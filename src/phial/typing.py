@@ -88,3 +88,7 @@ T_template_test = t.TypeVar("T_template_test", bound=TemplateTestCallable)
 T_url_defaults = t.TypeVar("T_url_defaults", bound=URLDefaultCallable)
 T_url_value_preprocessor = t.TypeVar("T_url_value_preprocessor", bound=URLValuePreprocessorCallable)
 T_route = t.TypeVar("T_route", bound=RouteCallable)
+
+#: A ``before_serving`` / ``after_serving`` function: no arguments, sync or async.
+ServingCallable = t.Union[t.Callable[[], t.Any], t.Callable[[], t.Awaitable[t.Any]]]
+T_serving = t.TypeVar("T_serving", bound=ServingCallable)

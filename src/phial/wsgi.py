@@ -38,6 +38,8 @@ def serve_wsgi(
         except BaseException as e:
             error = e
             raise
+        if hasattr(response.response, "__aiter__"):
+            response.response = _iterate_async(app, response.response)
         return _emit(response, environ, start_response)
     finally:
         preserve = environ.get("werkzeug.debug.preserve_context")
@@ -92,3 +94,19 @@ def _emit(
         start_response(response.status, response.headers.to_wsgi_list())
         return body
     return response(environ, start_response)
+
+
+def _iterate_async(app: Phial, body: t.Any) -> cabc.Iterator[t.Any]:
+    """Iterate an async iterator body on the thread's persistent event loop."""
+    run = app._loops.run
+    iterator = body.__aiter__()
+    try:
+        while True:
+            try:
+                yield run(iterator.__anext__())
+            except StopAsyncIteration:
+                return
+    finally:
+        aclose = getattr(iterator, "aclose", None)
+        if aclose is not None:
+            run(aclose())

@@ -140,6 +140,10 @@ class App(Scaffold):
         ] = []
         self.teardown_appcontext_funcs: list[ft.TeardownCallable] = []
         self.shell_context_processors: list[ft.ShellContextProcessorCallable] = []
+        #: Called, in order, when an ASGI server starts (lifespan startup).
+        self.before_serving_funcs: list[t.Callable[[], t.Any]] = []
+        #: Called, in order, when an ASGI server shuts down (lifespan shutdown).
+        self.after_serving_funcs: list[t.Callable[[], t.Any]] = []
         self.blueprints: dict[str, t.Any] = {}
         #: Flask 0.6 modules registered with :meth:`register_module`, by name.
         self.modules: dict[str, Module] = {}
@@ -421,6 +425,23 @@ class App(Scaffold):
     ) -> ft.ShellContextProcessorCallable:
         """Register a function whose dict is added to ``phial shell``'s namespace."""
         self.shell_context_processors.append(f)
+        return f
+
+    @setupmethod
+    def before_serving(self, f: ft.T_serving) -> ft.T_serving:
+        """Run ``f()`` (``def`` or ``async def``) once when an ASGI server starts,
+        inside an app context. An exception fails the startup: the server
+        reports it and does not serve. WSGI has no such event.
+        """
+        self.before_serving_funcs.append(f)
+        return f
+
+    @setupmethod
+    def after_serving(self, f: ft.T_serving) -> ft.T_serving:
+        """Run ``f()`` (``def`` or ``async def``) once when an ASGI server shuts
+        down, inside an app context.
+        """
+        self.after_serving_funcs.append(f)
         return f
 
     def create_url_adapter(self, request: BaseRequest | None) -> MapAdapter | None:

@@ -228,6 +228,29 @@ class Scaffold:
         return decorator
 
     @setupmethod
+    def websocket(self, rule: str, **options: t.Any) -> t.Callable[[ft.T_route], ft.T_route]:
+        """Decorate an ``async def`` view to serve WebSocket connections on ``rule``.
+
+        The view talks through the ``websocket`` proxy. Over WSGI, or for a
+        plain HTTP request, the rule answers 400. (Not in Flask.)
+        """
+
+        def decorator(f: ft.T_route) -> ft.T_route:
+            endpoint = options.pop("endpoint", None)
+            self.add_url_rule(
+                rule,
+                endpoint,
+                f,
+                provide_automatic_options=False,
+                websocket=True,
+                methods=["GET"],
+                **options,
+            )
+            return f
+
+        return decorator
+
+    @setupmethod
     def add_url_rule(
         self,
         rule: str,

@@ -1,0 +1,615 @@
+"""The ASGI 3 driver: build the environ, push the contexts, await the pipeline,
+stream the body.
+
+Like :mod:`phial.wsgi` it only orders the steps and moves bytes; what each
+step does lives in :mod:`phial.app`. The request is turned into a WSGI-style
+environ so ``request_class(environ)`` and everything built on it work
+unchanged, and the body (within ``MAX_CONTENT_LENGTH``) is received before the
+pipeline runs, so ``request.form``, ``get_json()``, ``files``, ``data`` and
+``stream`` never wait on the network, in sync and async views alike.
+
+Synchronous user callables (views, hooks, error handlers, teardown functions,
+sync response generators) run in a bounded thread pool, never on the event
+loop. Its size is the config key ``ASGI_THREAD_POOL_SIZE`` (default
+:data:`DEFAULT_THREAD_POOL_SIZE`), read when the pool is first needed; size it
+for the number of sync requests you want in flight at once. Each request runs
+in a :mod:`contextvars` context of its own, which its sync callables enter in
+turn, so ``request``, ``g`` and ``current_app`` are the same objects in a
+worker thread as on the loop, a context pushed in one (``stream_with_context``)
+pops in another, and a coroutine that sync code runs through
+``app.ensure_sync`` is sent back to the server's loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextvars
+import inspect
+import sys
+import typing as t
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
+from io import BytesIO
+from urllib.parse import unquote_to_bytes
+
+from werkzeug.exceptions import BadRequest, HTTPException, RequestEntityTooLarge
+
+from ._async import _cv_server_loop, is_async_callable
+from .globals import _cv_app, _cv_request, _cv_websocket
+from .websocket import Websocket, WebsocketDisconnect
+
+if t.TYPE_CHECKING:
+    from .app import Phial
+    from .ctx import RequestContext
+    from .wrappers import Response
+
+Scope = t.MutableMapping[str, t.Any]
+Message = t.MutableMapping[str, t.Any]
+Receive = t.Callable[[], t.Awaitable[Message]]
+Send = t.Callable[[Message], t.Awaitable[None]]
+T = t.TypeVar("T")
+
+#: Inside a request's context: the object running the request in it.
+_cv_in_context: contextvars.ContextVar[_InContext] = contextvars.ContextVar("phial.asgi_request")
+
+#: Threads for sync callables when ``ASGI_THREAD_POOL_SIZE`` is not configured.
+DEFAULT_THREAD_POOL_SIZE = 40
+
+_END = object()
+_EMPTY_STATUS = frozenset((204, 304))
+
+
+async def serve_asgi(app: Phial, scope: Scope, receive: Receive, send: Send) -> None:
+    """Handle one ASGI connection (``http``, ``websocket`` or ``lifespan``) with ``app``."""
+    kind = scope["type"]
+    if kind == "http":
+        await _serve_http(app, scope, receive, send)
+    elif kind == "lifespan":
+        await _serve_lifespan(app, receive, send)
+    elif kind == "websocket":
+        await _serve_websocket(app, scope, receive, send)
+    else:
+        raise ValueError(f"phial cannot serve ASGI scopes of type {kind!r}.")
+
+
+# -- calling user code --------------------------------------------------------------
+
+
+def _pool(app: Phial) -> ThreadPoolExecutor:
+    pool: ThreadPoolExecutor | None = app._asgi_pool
+    if pool is None:
+        size = int(app.config.get("ASGI_THREAD_POOL_SIZE") or DEFAULT_THREAD_POOL_SIZE)
+        pool = app._asgi_pool = ThreadPoolExecutor(size, thread_name_prefix="phial-asgi")
+    return pool
+
+
+def _worker_context(ctx: RequestContext | None) -> contextvars.Context:
+    if ctx is not None and ctx._asgi_context is not None:
+        return ctx._asgi_context
+    return contextvars.copy_context()
+
+
+async def call_async(
+    app: Phial, func: t.Callable[..., t.Any], *args: t.Any, **kwargs: t.Any
+) -> t.Any:
+    """Call a user callable from the event loop and return its result.
+
+    Coroutine functions are awaited directly. Anything else runs in the app's
+    thread pool (see the module docstring) in the request's context; if it
+    returns an awaitable (a sync wrapper around a coroutine function), that is
+    awaited on the loop.
+    """
+    # Asked of the callable itself, not through ensure_sync's cache: per-request
+    # callables (after_this_request) must not be retained, and bound methods
+    # compare equal without being identical.
+    if is_async_callable(func):
+        return await func(*args, **kwargs)
+    wctx = _worker_context(_cv_request.get(None))
+    call = partial(wctx.run, func, *args, **kwargs) if kwargs else partial(wctx.run, func, *args)
+    rv = await _in_pool(app, call)
+    if inspect.isawaitable(rv):
+        rv = await rv
+    return rv
+
+
+def _in_pool(app: Phial, call: t.Callable[[], T]) -> asyncio.Future[T]:
+    """Run ``call`` in the app's thread pool; a future for its result.
+
+    The job is submitted by a loop callback, that is once the awaiting
+    coroutine has suspended: ``call`` enters the request's context, which the
+    coroutine's own step must have left by then.
+    """
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[T] = loop.create_future()
+    # Set once the job has left the context, even if ``future`` was cancelled.
+    idle: asyncio.Future[None] = loop.create_future()
+    owner = _cv_in_context.get(None)
+    if owner is not None:
+        owner._busy = idle
+
+    def transfer(done: concurrent.futures.Future[T]) -> None:
+        idle.set_result(None)
+        if future.cancelled():
+            return
+        error = done.exception()
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(done.result())
+
+    def start() -> None:
+        if future.cancelled():
+            idle.set_result(None)
+            return
+        job = _pool(app).submit(call)
+        job.add_done_callback(lambda done: loop.call_soon_threadsafe(transfer, done))
+
+    loop.call_soon(start)
+    return future
+
+
+# -- HTTP ---------------------------------------------------------------------------------
+
+
+def build_environ(scope: Scope, body: t.IO[bytes]) -> dict[str, t.Any]:
+    """A PEP 3333 environ for an ASGI ``http`` scope, reading the body from ``body``.
+
+    ``root_path`` becomes ``SCRIPT_NAME`` (and is removed from the front of the
+    path when the server included it); ``raw_path`` (or ``path``) becomes
+    ``PATH_INFO``, percent-decoded and held as latin-1 as PEP 3333 requires.
+    Header names containing ``_`` are dropped, as WSGI servers do: in the
+    environ ``X_Auth`` and ``X-Auth`` would be the same key.
+    """
+    script_name: str = scope.get("root_path", "")
+    if script_name:
+        script_name = script_name.encode("utf-8").decode("latin-1")
+    raw_path: bytes | None = scope.get("raw_path")
+    if raw_path:
+        path = (unquote_to_bytes(raw_path) if b"%" in raw_path else raw_path).decode("latin-1")
+    else:
+        path = scope["path"].encode("utf-8").decode("latin-1")
+    if script_name and path.startswith(script_name):
+        rest = path[len(script_name) :]
+        if not rest or rest[0] == "/":
+            path = rest
+    scheme = scope.get("scheme") or "http"
+    environ: dict[str, t.Any] = {
+        "REQUEST_METHOD": scope.get("method", "GET"),
+        "SCRIPT_NAME": script_name,
+        "PATH_INFO": path,
+        "QUERY_STRING": scope.get("query_string", b"").decode("latin-1"),
+        "SERVER_PROTOCOL": f"HTTP/{scope.get('http_version', '1.1')}",
+        "wsgi.version": (1, 0),
+        "wsgi.url_scheme": scheme,
+        "wsgi.input": body,
+        "wsgi.input_terminated": True,  # the whole body is in ``body``
+        "wsgi.errors": sys.stderr,
+        "wsgi.multithread": True,
+        "wsgi.multiprocess": True,
+        "wsgi.run_once": False,
+        "asgi.scope": scope,
+    }
+    server = scope.get("server")
+    if server:
+        environ["SERVER_NAME"] = server[0]
+        environ["SERVER_PORT"] = str(server[1]) if server[1] is not None else ""
+    else:
+        environ["SERVER_NAME"] = "localhost"
+        environ["SERVER_PORT"] = "443" if scheme == "https" else "80"
+    client = scope.get("client")
+    if client:
+        environ["REMOTE_ADDR"] = client[0]
+        environ["REMOTE_PORT"] = str(client[1])
+    for raw_name, raw_value in scope["headers"]:
+        name = raw_name.decode("latin-1")
+        if "_" in name:
+            continue
+        key = name.upper().replace("-", "_")
+        if key != "CONTENT_TYPE" and key != "CONTENT_LENGTH":
+            key = "HTTP_" + key
+        value = raw_value.decode("latin-1")
+        if key in environ:
+            value = environ[key] + ("; " if key == "HTTP_COOKIE" else ",") + value
+        environ[key] = value
+    return environ
+
+
+def _framing_error(environ: dict[str, t.Any]) -> str | None:
+    """Why the body framing is unacceptable, or ``None``."""
+    length = environ.get("CONTENT_LENGTH")
+    if length is None:
+        return None
+    if "HTTP_TRANSFER_ENCODING" in environ:
+        return "The request has both Content-Length and Transfer-Encoding."
+    if not length.isdigit():
+        return "The request's Content-Length is not a valid number."
+    return None
+
+
+async def _receive_body(receive: Receive, limit: int | None) -> tuple[bytes, bool] | None:
+    """Receive the whole body: ``(body, too_large)``, or ``None`` on disconnect."""
+    message = await receive()
+    if message["type"] != "http.request":
+        return None
+    body: bytes = message.get("body", b"")
+    if not message.get("more_body", False):
+        return body, limit is not None and len(body) > limit
+    chunks = [body]
+    size = len(body)
+    while True:
+        if limit is not None and size > limit:
+            return b"", True
+        message = await receive()
+        if message["type"] != "http.request":
+            return None
+        chunk = message.get("body", b"")
+        chunks.append(chunk)
+        size += len(chunk)
+        if not message.get("more_body", False):
+            break
+    if limit is not None and size > limit:
+        return b"", True
+    return b"".join(chunks), False
+
+
+async def _send_error(send: Send, error: BadRequest) -> None:
+    body = error.get_body().encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": error.code,
+            "headers": [
+                (b"content-type", b"text/html; charset=utf-8"),
+                (b"content-length", str(len(body)).encode()),
+                (b"connection", b"close"),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+async def _serve_http(app: Phial, scope: Scope, receive: Receive, send: Send) -> None:
+    if not app._got_first_request:
+        app._finish_setup()
+    stream = BytesIO()
+    environ = build_environ(scope, stream)
+    problem = _framing_error(environ)
+    if problem is not None:
+        await _send_error(send, BadRequest(problem))
+        return
+    limit: int | None = app.config["MAX_CONTENT_LENGTH"]
+    length = environ.get("CONTENT_LENGTH")
+    too_large = limit is not None and length is not None and int(length) > limit
+    if not too_large:
+        received = await _receive_body(receive, limit)
+        if received is None:
+            return  # the client left before sending its body: nobody to answer
+        body, too_large = received
+        if body:
+            stream.write(body)
+            stream.seek(0)
+    # The request runs in a context of its own that its sync callables share
+    # (see call_async), so contexts pushed in a worker thread, as
+    # stream_with_context does, pop in the same context they were pushed in.
+    context = contextvars.copy_context()
+    await _InContext(context, _run_request(app, context, scope, environ, too_large, receive, send))
+
+
+class _InContext:
+    """Await a coroutine with each of its steps run in ``context``.
+
+    ``asyncio.create_task(context=...)`` does this from Python 3.11 on, at the
+    cost of a task; this works on 3.10 too and creates nothing.
+    """
+
+    __slots__ = ("_busy", "_context", "_coro")
+
+    def __init__(self, context: contextvars.Context, coro: t.Coroutine[t.Any, t.Any, t.Any]):
+        self._context = context
+        self._coro = coro
+        #: Done when the last thread-pool job has left ``context`` (see _in_pool).
+        self._busy: asyncio.Future[None] | None = None
+        context.run(_cv_in_context.set, self)
+
+    def __await__(self) -> t.Generator[t.Any, t.Any, t.Any]:
+        run = self._context.run
+        coro = self._coro
+        value: t.Any = None
+        error: BaseException | None = None
+        while True:
+            try:
+                step = run(coro.send, value) if error is None else run(coro.throw, error)
+            except StopIteration as stop:
+                return stop.value
+            try:
+                value = yield step
+                error = None
+            except BaseException as e:  # cancellation included: the coroutine handles it
+                value = None
+                error = e
+                yield from self._wait_idle()
+
+    def _wait_idle(self) -> t.Generator[t.Any, t.Any, None]:
+        """Wait until no pool job is inside the context: an exception thrown in
+        (a cancellation) may arrive while a sync callable still runs there."""
+        busy = self._busy
+        while busy is not None and not busy.done():
+            try:
+                yield from asyncio.shield(busy).__await__()
+            except BaseException:  # cancelled again: keep waiting
+                continue
+
+
+async def _run_request(
+    app: Phial,
+    context: contextvars.Context,
+    scope: Scope,
+    environ: dict[str, t.Any],
+    too_large: bool,
+    receive: Receive,
+    send: Send,
+) -> None:
+    _cv_server_loop.set(asyncio.get_running_loop())
+    ctx = app.request_context(environ)
+    ctx._asgi_context = context
+    error: BaseException | None = None
+    try:
+        try:
+            ctx.push()
+            if too_large:
+                # Answered before the view, through the usual error handling.
+                rv = await app._handle_user_exception(ctx, RequestEntityTooLarge(), True)
+                response = await app._finalize(ctx, rv, True)
+                response.headers["Connection"] = "close"
+            else:
+                response = await app._full_dispatch(ctx, True)
+        except Exception as e:
+            error = e
+            response = await app._handle_exception(ctx, e, True)
+        except BaseException as e:
+            error = e
+            raise
+    finally:
+        preserve = scope.get("werkzeug.debug.preserve_context")
+        if preserve is not None:
+            # The test client re-pushes these after the request (``with client:``).
+            preserve(_cv_app.get())
+            preserve(ctx)
+        if error is not None and app.should_ignore_error(error):
+            error = None
+        await ctx._apop(error)
+    await send_response(app, ctx, response, environ, receive, send)
+
+
+async def send_response(
+    app: Phial,
+    ctx: RequestContext,
+    response: Response,
+    environ: dict[str, t.Any],
+    receive: Receive,
+    send: Send,
+) -> None:
+    """Send ``response``: start, then the body; close the response at the end.
+
+    Lists are sent at once; sync iterators are advanced in the thread pool
+    (never on the loop) and async iterators on the loop. When the client
+    disconnects, producing stops and the iterator is closed.
+    """
+    status = response.status_code
+    body = response.response
+    buffered = isinstance(body, (list, tuple))
+    data = b"".join(c.encode() if isinstance(c, str) else c for c in body) if buffered else b""
+    adjust = status < 200 or status in _EMPTY_STATUS or response.autocorrect_location_header
+    # Werkzeug's adjustments (no Content-Length, absolute Location) apply only
+    # to those; the common case sends the headers as they are.
+    raw = response.get_wsgi_headers(environ) if adjust else response.headers
+    headers = []
+    has_length = False
+    for key, value in raw.to_wsgi_list():
+        name = key.lower()
+        if name == "content-length":
+            has_length = True
+        headers.append((name.encode("latin-1"), value.encode("latin-1")))
+    if buffered and not has_length and not adjust:
+        headers.append((b"content-length", str(len(data)).encode()))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    if environ["REQUEST_METHOD"] == "HEAD" or status in _EMPTY_STATUS or status < 200:
+        await send({"type": "http.response.body", "body": b""})
+        await _close(app, ctx, response)
+        return
+    if buffered:
+        try:
+            await send({"type": "http.response.body", "body": data})
+        finally:
+            await _close(app, ctx, response)
+        return
+    disconnected = asyncio.ensure_future(_wait_for_disconnect(receive))
+    try:
+        if hasattr(body, "__aiter__"):
+            done = await _stream_async(t.cast(t.AsyncIterable[t.Any], body), disconnected, send)
+        else:
+            done = await _stream_sync(app, ctx, body, disconnected, send)
+        if done:
+            await send({"type": "http.response.body", "body": b""})
+    finally:
+        disconnected.cancel()
+        await _close(app, ctx, response)
+
+
+async def _wait_for_disconnect(receive: Receive) -> None:
+    while (await receive())["type"] != "http.disconnect":
+        pass
+
+
+async def _send_chunk(send: Send, chunk: t.Any) -> bool:
+    """Send one chunk; ``False`` when the client is gone."""
+    if isinstance(chunk, str):
+        chunk = chunk.encode()
+    if not chunk:
+        return True
+    try:
+        await send({"type": "http.response.body", "body": bytes(chunk), "more_body": True})
+    except OSError:  # servers raise an OSError subclass for a vanished client
+        return False
+    return True
+
+
+async def _stream_async(
+    body: t.AsyncIterable[t.Any], disconnected: asyncio.Future[None], send: Send
+) -> bool:
+    iterator = body.__aiter__()
+    while True:
+        step = asyncio.ensure_future(iterator.__anext__())
+        await asyncio.wait((step, disconnected), return_when=asyncio.FIRST_COMPLETED)
+        if not step.done():
+            step.cancel()
+            await asyncio.wait((step,))
+            return False
+        try:
+            chunk = step.result()
+        except StopAsyncIteration:
+            return True
+        if not await _send_chunk(send, chunk):
+            return False
+
+
+async def _stream_sync(
+    app: Phial,
+    ctx: RequestContext,
+    body: t.Iterable[t.Any],
+    disconnected: asyncio.Future[None],
+    send: Send,
+) -> bool:
+    run = _worker_context(ctx).run
+    iterator = iter(body)
+    advance = partial(run, next, iterator, _END)
+    while True:
+        # Not raced against the disconnect: a running generator cannot be
+        # closed, and this step runs in the request's context, which only one
+        # thread may be in at a time.
+        chunk = await _in_pool(app, advance)
+        if chunk is _END or disconnected.done():
+            return chunk is _END
+        if not await _send_chunk(send, chunk):
+            return False
+
+
+async def _close(app: Phial, ctx: RequestContext, response: Response) -> None:
+    """Close the response (and so its iterator); generators close in the pool."""
+    body = response.response
+    aclose = getattr(body, "aclose", None)
+    if aclose is not None:
+        await aclose()
+    if isinstance(body, (list, tuple)):
+        response.close()  # nothing to read: only call_on_close functions, meant to be quick
+        return
+    await _in_pool(app, partial(_worker_context(ctx).run, response.close))
+
+
+# -- websockets ---------------------------------------------------------------------------
+
+
+async def _serve_websocket(app: Phial, scope: Scope, receive: Receive, send: Send) -> None:
+    if not app._got_first_request:
+        app._finish_setup()
+    message = await receive()
+    if message["type"] != "websocket.connect":
+        return  # the client left during the handshake
+    environ = build_environ(scope, BytesIO())
+    context = contextvars.copy_context()
+    await _InContext(context, _run_websocket(app, context, scope, environ, receive, send))
+
+
+async def _run_websocket(
+    app: Phial,
+    context: contextvars.Context,
+    scope: Scope,
+    environ: dict[str, t.Any],
+    receive: Receive,
+    send: Send,
+) -> None:
+    """Run a websocket view. Before the connection is accepted, an HTTP error
+    refuses it (the server answers 403); after, an error closes it with 1011.
+    """
+    _cv_server_loop.set(asyncio.get_running_loop())
+    ctx = app.request_context(environ)
+    ctx._asgi_context = context
+    # The fast route table only knows HTTP rules; websockets use the URL map.
+    adapter = ctx.url_adapter
+    if adapter is not None and ctx.request.routing_exception is None:
+        try:
+            rule, view_args = adapter.match(return_rule=True)
+        except HTTPException as e:
+            ctx.request.routing_exception = e
+        else:
+            ctx.request.url_rule = rule
+            ctx.request.view_args = dict(view_args)
+    ws = Websocket(scope, receive, send, ctx.request)
+    _cv_websocket.set(ws)
+    error: BaseException | None = None
+    try:
+        ctx.push()
+        try:
+            await app._dispatch(ctx, True)
+        except WebsocketDisconnect:
+            pass
+        except HTTPException:
+            # Before accept the server refuses the handshake (HTTP 403);
+            # after, 1008 (policy violation) tells the client it was refused.
+            await ws.close(1008)
+        except Exception as e:
+            error = e
+            await ws.close(1011)
+            app.log_exception(sys.exc_info())
+            if app._propagate_exceptions():
+                raise
+        else:
+            await ws.close(1000)
+    finally:
+        await ctx._apop(error)
+
+
+# -- lifespan -------------------------------------------------------------------------------
+
+
+async def _serve_lifespan(app: Phial, receive: Receive, send: Send) -> None:
+    while True:
+        message = await receive()
+        kind = message["type"]
+        if kind == "lifespan.startup":
+            failure = await _run_serving_hooks(app, app.before_serving_funcs)
+            if failure is not None:
+                await send({"type": "lifespan.startup.failed", "message": failure})
+                return
+            await send({"type": "lifespan.startup.complete"})
+        elif kind == "lifespan.shutdown":
+            failure = await _run_serving_hooks(app, app.after_serving_funcs)
+            pool: ThreadPoolExecutor | None = app._asgi_pool
+            if pool is not None:
+                app._asgi_pool = None
+                pool.shutdown(wait=False)
+            if failure is not None:
+                await send({"type": "lifespan.shutdown.failed", "message": failure})
+            else:
+                await send({"type": "lifespan.shutdown.complete"})
+            return
+
+
+async def _run_serving_hooks(app: Phial, funcs: list[t.Callable[[], t.Any]]) -> str | None:
+    """Run ``funcs`` in an app context; the failure message, or ``None``."""
+    if not funcs:
+        return None
+    app_ctx = app.app_context()
+    app_ctx.push()
+    error: BaseException | None = None
+    try:
+        for func in funcs:
+            await call_async(app, func)
+    except Exception as e:
+        error = e
+        app.logger.exception("A lifespan hook failed")
+        return f"{type(e).__name__}: {e}"
+    finally:
+        await app_ctx._apop(error)
+    return None

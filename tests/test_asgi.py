@@ -1,0 +1,827 @@
+"""The ASGI driver, async user code on both protocols, and the ASGI test client."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+import typing as t
+from io import BytesIO
+
+import pytest
+
+from phial import Phial, g, request, stream_with_context
+from phial.asgi import build_environ
+from phial.testing import FlaskClient
+
+Message = dict[str, t.Any]
+
+
+def make_scope(**overrides: t.Any) -> dict[str, t.Any]:
+    scope: dict[str, t.Any] = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": "/",
+        "raw_path": b"/",
+        "root_path": "",
+        "query_string": b"",
+        "headers": [(b"host", b"example.test")],
+        "client": ("10.1.2.3", 5555),
+        "server": ("example.test", 8000),
+    }
+    scope.update(overrides)
+    return scope
+
+
+def run_asgi(
+    app: Phial,
+    scope: dict[str, t.Any],
+    chunks: t.Sequence[bytes] = (b"",),
+    disconnect_after: int | None = None,
+) -> list[Message]:
+    """Serve one request; ``disconnect_after`` body messages the client leaves."""
+
+    async def main() -> list[Message]:
+        sent: list[Message] = []
+        incoming = [
+            {"type": "http.request", "body": c, "more_body": i < len(chunks) - 1}
+            for i, c in enumerate(chunks)
+        ]
+        gone = asyncio.Event()
+
+        async def receive() -> Message:
+            if incoming:
+                return incoming.pop(0)
+            await gone.wait()
+            return {"type": "http.disconnect"}
+
+        async def send(message: t.MutableMapping[str, t.Any]) -> None:
+            sent.append(dict(message))
+            bodies = [m for m in sent if m["type"] == "http.response.body"]
+            if not message.get("more_body", False) and message["type"] == "http.response.body":
+                gone.set()
+            if disconnect_after is not None and len(bodies) >= disconnect_after:
+                gone.set()
+
+        await app(scope, receive, send)
+        return sent
+
+    return asyncio.run(main())
+
+
+def body_of(messages: list[Message]) -> bytes:
+    return b"".join(m.get("body", b"") for m in messages if m["type"] == "http.response.body")
+
+
+def headers_of(messages: list[Message]) -> dict[bytes, bytes]:
+    return dict(messages[0]["headers"])
+
+
+# -- scope → environ ------------------------------------------------------------------
+
+
+def test_environ_from_scope() -> None:
+    scope = make_scope(
+        method="POST",
+        scheme="https",
+        http_version="2",
+        root_path="/app",
+        path="/app/caf\u00e9/x",
+        raw_path=b"/app/caf%C3%A9/x%2Fy",
+        query_string=b"a=1&b=%20",
+        headers=[
+            (b"host", b"example.test"),
+            (b"x-auth", b"dash"),
+            (b"x_auth", b"underscore"),
+            (b"accept", b"text/html"),
+            (b"accept", b"application/json"),
+            (b"cookie", b"a=1"),
+            (b"cookie", b"b=2"),
+            (b"content-type", b"text/plain"),
+            (b"content-length", b"0"),
+        ],
+    )
+    stream = BytesIO()
+    environ = build_environ(scope, stream)
+    assert environ["REQUEST_METHOD"] == "POST"
+    assert environ["SCRIPT_NAME"] == "/app"
+    # raw_path wins (so %2F stays distinguishable in the bytes), held as latin-1
+    assert environ["PATH_INFO"] == "/caf\u00c3\u00a9/x/y"
+    assert environ["QUERY_STRING"] == "a=1&b=%20"
+    assert environ["SERVER_PROTOCOL"] == "HTTP/2"
+    assert environ["wsgi.url_scheme"] == "https"
+    assert environ["wsgi.input"] is stream
+    assert environ["HTTP_X_AUTH"] == "dash"
+    assert environ["HTTP_ACCEPT"] == "text/html,application/json"
+    assert environ["HTTP_COOKIE"] == "a=1; b=2"
+    assert environ["CONTENT_TYPE"] == "text/plain"
+    assert environ["CONTENT_LENGTH"] == "0"
+    assert "HTTP_CONTENT_TYPE" not in environ
+    assert (environ["REMOTE_ADDR"], environ["REMOTE_PORT"]) == ("10.1.2.3", "5555")
+    assert (environ["SERVER_NAME"], environ["SERVER_PORT"]) == ("example.test", "8000")
+    assert environ["asgi.scope"] is scope
+
+
+def test_environ_without_raw_path_server_or_client() -> None:
+    scope = make_scope(scheme="https", path="/caf\u00e9", server=None, client=None)
+    del scope["raw_path"]
+    environ = build_environ(scope, BytesIO())
+    assert environ["PATH_INFO"] == "/caf\u00c3\u00a9"
+    assert (environ["SERVER_NAME"], environ["SERVER_PORT"]) == ("localhost", "443")
+    assert "REMOTE_ADDR" not in environ
+
+
+def test_root_path_not_in_path_is_kept() -> None:
+    # Older servers send the path without the root path; a prefix lookalike stays.
+    environ = build_environ(make_scope(root_path="/app", path="/x", raw_path=b"/x"), BytesIO())
+    assert (environ["SCRIPT_NAME"], environ["PATH_INFO"]) == ("/app", "/x")
+    environ = build_environ(
+        make_scope(root_path="/app", path="/apple", raw_path=b"/apple"), BytesIO()
+    )
+    assert environ["PATH_INFO"] == "/apple"
+
+
+def test_request_sees_scope(app: Phial) -> None:
+    @app.route("/caf\u00e9")
+    def view() -> dict[str, t.Any]:
+        return {
+            "path": request.path,
+            "root": request.script_root,
+            "url": request.url,
+            "remote": request.remote_addr,
+            "auth": request.headers.get("X-Auth"),
+            "scheme": request.scheme,
+        }
+
+    scope = make_scope(
+        scheme="https",
+        root_path="/mount",
+        path="/mount/caf\u00e9",
+        raw_path=b"/mount/caf%C3%A9",
+        headers=[(b"host", b"example.test"), (b"x_auth", b"smuggled")],
+    )
+    messages = run_asgi(app, scope)
+    assert messages[0]["status"] == 200
+    assert app.json.loads(body_of(messages)) == {
+        "path": "/caf\u00e9",
+        "root": "/mount",
+        "url": "https://example.test/mount/caf\u00e9",
+        "remote": "10.1.2.3",
+        "auth": None,
+        "scheme": "https",
+    }
+
+
+# -- user code, sync and async, on both protocols --------------------------------------------
+
+
+def test_sync_and_async_callables(app: Phial, client: FlaskClient) -> None:
+    calls: list[str] = []
+
+    @app.before_request
+    async def before_async() -> None:
+        g.seen = [request._get_current_object()]  # type: ignore[attr-defined]
+
+    @app.before_request
+    def before_sync() -> None:
+        g.seen.append(request._get_current_object())  # type: ignore[attr-defined]
+
+    @app.after_request
+    async def after(response: t.Any) -> t.Any:
+        response.headers["X-After"] = "async"
+        return response
+
+    @app.teardown_request
+    async def teardown_async(exc: BaseException | None) -> None:
+        calls.append(f"async {exc!r}")
+
+    @app.teardown_request
+    def teardown_sync(exc: BaseException | None) -> None:
+        calls.append(f"sync {exc!r}")
+
+    @app.teardown_appcontext
+    async def teardown_app(exc: BaseException | None) -> None:
+        calls.append("app")
+
+    @app.route("/async")
+    async def view_async() -> str:
+        await asyncio.sleep(0)
+        same = all(r is request._get_current_object() for r in g.seen)  # type: ignore[attr-defined]
+        return f"async {same}"
+
+    @app.route("/sync")
+    def view_sync() -> str:
+        same = all(r is request._get_current_object() for r in g.seen)  # type: ignore[attr-defined]
+        return f"sync {same}"
+
+    rv = client.get("/async")
+    assert (rv.data, rv.headers["X-After"]) == (b"async True", "async")
+    assert calls == ["sync None", "async None", "app"]
+    assert client.get("/sync").data == b"sync True"
+
+
+def test_async_error_handler_and_teardown_exception(app: Phial, client: FlaskClient) -> None:
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    seen: list[t.Any] = []
+
+    @app.errorhandler(ZeroDivisionError)
+    async def on_zero(e: ZeroDivisionError) -> tuple[str, int]:
+        return "zero", 418
+
+    @app.errorhandler(500)
+    def on_500(e: t.Any) -> tuple[str, int]:
+        return "broken", 500
+
+    @app.teardown_request
+    async def teardown(exc: BaseException | None) -> None:
+        seen.append(type(exc))
+
+    @app.route("/zero")
+    async def zero() -> str:
+        return str(1 / 0)
+
+    @app.route("/key")
+    def key() -> str:
+        raise KeyError("x")
+
+    rv = client.get("/zero")
+    assert (rv.status_code, rv.data) == (418, b"zero")
+    rv = client.get("/key")
+    assert (rv.status_code, rv.data) == (500, b"broken")
+    assert seen == [type(None), KeyError]
+
+
+def test_exception_propagates_in_testing(app: Phial, client: FlaskClient) -> None:
+    @app.route("/")
+    async def index() -> str:
+        raise LookupError("boom")
+
+    with pytest.raises(LookupError, match="boom"):
+        client.get("/")
+
+
+def test_sync_callables_run_in_the_pool_on_asgi(app: Phial) -> None:
+    threads: list[str] = []
+
+    @app.route("/")
+    def index() -> str:
+        threads.append(threading.current_thread().name)
+        return "ok"
+
+    assert app.test_client(protocol="asgi").get("/").data == b"ok"
+    assert threads[0].startswith("phial-asgi")
+
+
+def test_ensure_sync_in_a_worker_uses_the_server_loop(app: Phial) -> None:
+    loops: list[asyncio.AbstractEventLoop] = []
+
+    async def record() -> str:
+        loops.append(asyncio.get_running_loop())
+        return request.path
+
+    @app.before_request
+    async def before() -> None:
+        loops.append(asyncio.get_running_loop())
+
+    @app.route("/here")
+    def index() -> str:
+        return t.cast(str, app.ensure_sync(record)())
+
+    assert app.test_client(protocol="asgi").get("/here").data == b"/here"
+    assert loops[0] is loops[1]
+
+
+def test_wsgi_runs_coroutines_on_one_loop_per_thread(app: Phial) -> None:
+    loops: list[asyncio.AbstractEventLoop] = []
+
+    @app.route("/")
+    async def index() -> str:
+        loops.append(asyncio.get_running_loop())
+        return "ok"
+
+    client = app.test_client(protocol="wsgi")
+    client.get("/")
+    client.get("/")
+    assert loops[0] is loops[1]
+    assert not loops[0].is_closed()
+
+
+def test_thread_pool_size_is_configurable(app: Phial) -> None:
+    app.config["ASGI_THREAD_POOL_SIZE"] = 2
+    lock = threading.Lock()
+    running = [0, 0]  # now, highest
+
+    @app.route("/")
+    def index() -> str:
+        with lock:
+            running[0] += 1
+            running[1] = max(running)
+        time.sleep(0.05)
+        with lock:
+            running[0] -= 1
+        return "ok"
+
+    async def main() -> list[int]:
+        async def one() -> int:
+            sent: list[Message] = []
+            first = True
+
+            async def receive() -> Message:
+                nonlocal first
+                if first:
+                    first = False
+                    return {"type": "http.request", "body": b""}
+                await asyncio.sleep(10)
+                return {"type": "http.disconnect"}
+
+            async def send(message: t.MutableMapping[str, t.Any]) -> None:
+                sent.append(dict(message))
+
+            await app(make_scope(), receive, send)
+            return int(sent[0]["status"])
+
+        return await asyncio.gather(*(one() for _ in range(5)))
+
+    assert asyncio.run(main()) == [200] * 5
+    assert running[1] == 2
+
+
+# -- responses ---------------------------------------------------------------------------------
+
+
+def test_streaming_generators(app: Phial, client: FlaskClient) -> None:
+    @app.route("/sync")
+    def sync_stream() -> t.Any:
+        def gen() -> t.Iterator[str]:
+            yield "a"
+            yield "b"
+
+        return gen()
+
+    @app.route("/async")
+    def async_stream() -> t.Any:
+        async def gen() -> t.AsyncIterator[bytes]:
+            yield b"c"
+            await asyncio.sleep(0)
+            yield b"d"
+
+        return gen(), {"X-Stream": "yes"}
+
+    assert client.get("/sync").data == b"ab"
+    rv = client.get("/async")
+    assert (rv.data, rv.headers["X-Stream"]) == (b"cd", "yes")
+
+
+def test_stream_with_context_over_asgi(app: Phial) -> None:
+    torn_down: list[str] = []
+
+    @app.teardown_request
+    def teardown(exc: BaseException | None) -> None:
+        torn_down.append("x")
+
+    @app.route("/")
+    def index() -> t.Any:
+        @stream_with_context
+        def gen() -> t.Iterator[str]:
+            yield request.args["name"]
+            yield "!"
+
+        return gen()
+
+    assert app.test_client(protocol="asgi").get("/?name=n").data == b"n!"
+    assert torn_down == ["x"]
+
+
+def test_streamed_chunks_arrive_separately(app: Phial) -> None:
+    @app.route("/")
+    def index() -> t.Any:
+        return iter([b"one", b"two"])
+
+    messages = run_asgi(app, make_scope())
+    bodies = [m for m in messages if m["type"] == "http.response.body"]
+    assert [m["body"] for m in bodies] == [b"one", b"two", b""]
+    assert [m.get("more_body", False) for m in bodies] == [True, True, False]
+
+
+def test_head_sends_no_body(app: Phial) -> None:
+    @app.route("/")
+    def index() -> str:
+        return "hello"
+
+    messages = run_asgi(app, make_scope(method="HEAD"))
+    assert headers_of(messages)[b"content-length"] == b"5"
+    assert body_of(messages) == b""
+
+
+@pytest.mark.parametrize("kind", ["sync", "async"])
+def test_disconnect_closes_the_generator(app: Phial, kind: str) -> None:
+    events: list[str] = []
+
+    @app.teardown_request
+    def teardown(exc: BaseException | None) -> None:
+        events.append("teardown")
+
+    @app.route("/")
+    def index() -> t.Any:
+        if kind == "sync":
+
+            @stream_with_context
+            def gen() -> t.Iterator[bytes]:
+                try:
+                    while True:
+                        yield b"tick"
+                        time.sleep(0.001)
+                finally:
+                    events.append("closed")
+
+            return gen()
+
+        async def agen() -> t.AsyncIterator[bytes]:
+            try:
+                while True:
+                    yield b"tick"
+                    await asyncio.sleep(0.001)
+            finally:
+                events.append("closed")
+
+        return agen()
+
+    messages = run_asgi(app, make_scope(), disconnect_after=3)
+    assert body_of(messages).startswith(b"ticktick")
+    assert events.count("closed") == 1
+    assert events.count("teardown") == 1
+
+
+# -- request bodies ------------------------------------------------------------------------
+
+
+def test_body_arriving_in_chunks(app: Phial) -> None:
+    @app.route("/", methods=["POST"])
+    def index() -> dict[str, t.Any]:
+        size = len(request.get_data())  # cached, so the form still parses after
+        return {"form": request.form.to_dict(), "len": size}
+
+    scope = make_scope(
+        method="POST",
+        headers=[(b"host", b"x"), (b"content-type", b"application/x-www-form-urlencoded")],
+    )
+    messages = run_asgi(app, scope, chunks=[b"a=1&", b"b=", b"2"])
+    assert app.json.loads(body_of(messages)) == {"form": {"a": "1", "b": "2"}, "len": 7}
+
+
+def test_request_api_in_async_views(app: Phial, client: FlaskClient) -> None:
+    @app.route("/", methods=["POST"])
+    async def index() -> dict[str, t.Any]:
+        return {
+            "json": request.get_json(),
+            "data": request.data.decode(),
+            "stream": request.stream.read().decode(),
+        }
+
+    rv = client.post("/", json={"a": 1})
+    assert rv.json == {"json": {"a": 1}, "data": '{"a": 1}', "stream": ""}
+
+
+def test_files_in_sync_views(app: Phial, client: FlaskClient) -> None:
+    @app.route("/", methods=["POST"])
+    def index() -> str:
+        return request.files["f"].read().decode() + request.form["x"]
+
+    rv = client.post("/", data={"f": (BytesIO(b"xyz"), "f.txt"), "x": "1"})
+    assert rv.data == b"xyz1"
+
+
+def test_declared_body_too_large(app: Phial) -> None:
+    app.config["MAX_CONTENT_LENGTH"] = 10
+    called: list[bool] = []
+
+    @app.route("/", methods=["POST"])
+    def index() -> str:
+        called.append(True)
+        return "ok"
+
+    @app.errorhandler(413)
+    def too_large(e: t.Any) -> tuple[str, int]:
+        return "too large", 413
+
+    rv = app.test_client(protocol="asgi").post("/", data=b"x" * 11)
+    assert (rv.status_code, rv.data, called) == (413, b"too large", [])
+    assert rv.headers["Connection"] == "close"
+    assert app.test_client(protocol="asgi").post("/", data=b"x" * 10).data == b"ok"
+
+
+def test_streamed_body_too_large(app: Phial) -> None:
+    app.config["MAX_CONTENT_LENGTH"] = 10
+    called: list[bool] = []
+
+    @app.route("/", methods=["POST"])
+    def index() -> str:
+        called.append(True)
+        return str(len(request.get_data()))
+
+    scope = make_scope(method="POST", headers=[(b"transfer-encoding", b"chunked")])
+    messages = run_asgi(app, scope, chunks=[b"x" * 6, b"x" * 6, b"x"])
+    assert (messages[0]["status"], called) == (413, [])
+    messages = run_asgi(app, scope, chunks=[b"x" * 6, b"x" * 4])
+    assert body_of(messages) == b"10"
+
+
+def test_content_length_with_transfer_encoding(app: Phial) -> None:
+    @app.route("/", methods=["POST"])
+    def index() -> str:
+        raise AssertionError("not reached")
+
+    scope = make_scope(
+        method="POST",
+        headers=[(b"content-length", b"3"), (b"transfer-encoding", b"chunked")],
+    )
+    messages = run_asgi(app, scope, chunks=[b"abc"])
+    assert messages[0]["status"] == 400
+    assert headers_of(messages)[b"connection"] == b"close"
+    assert b"both Content-Length and Transfer-Encoding" in body_of(messages)
+
+
+def test_invalid_content_length(app: Phial) -> None:
+    scope = make_scope(method="POST", headers=[(b"content-length", b"-1")])
+    assert run_asgi(app, scope)[0]["status"] == 400
+
+
+def test_client_gone_before_body(app: Phial) -> None:
+    async def main() -> list[Message]:
+        sent: list[Message] = []
+
+        async def receive() -> Message:
+            return {"type": "http.disconnect"}
+
+        async def send(message: t.MutableMapping[str, t.Any]) -> None:
+            sent.append(dict(message))
+
+        await app(make_scope(method="POST"), receive, send)
+        return sent
+
+    assert asyncio.run(main()) == []
+
+
+# -- lifespan ----------------------------------------------------------------------------------
+
+
+def run_lifespan(app: Phial) -> list[Message]:
+    async def main() -> list[Message]:
+        incoming = [{"type": "lifespan.startup"}, {"type": "lifespan.shutdown"}]
+        sent: list[Message] = []
+
+        async def receive() -> Message:
+            return incoming.pop(0)
+
+        async def send(message: t.MutableMapping[str, t.Any]) -> None:
+            sent.append(dict(message))
+
+        await app({"type": "lifespan", "asgi": {"version": "3.0"}}, receive, send)
+        return sent
+
+    return asyncio.run(main())
+
+
+def test_lifespan_hooks(app: Phial) -> None:
+    from phial import current_app
+
+    events: list[str] = []
+
+    @app.before_serving
+    def start_sync() -> None:
+        events.append(f"start sync {current_app.name}")
+
+    @app.before_serving
+    async def start_async() -> None:
+        events.append("start async")
+
+    @app.after_serving
+    async def stop() -> None:
+        events.append("stop")
+
+    assert [m["type"] for m in run_lifespan(app)] == [
+        "lifespan.startup.complete",
+        "lifespan.shutdown.complete",
+    ]
+    assert events == ["start sync test_app", "start async", "stop"]
+
+
+def test_lifespan_startup_failure(app: Phial, caplog: pytest.LogCaptureFixture) -> None:
+    @app.before_serving
+    async def start() -> None:
+        raise RuntimeError("no database")
+
+    messages = run_lifespan(app)
+    assert messages == [{"type": "lifespan.startup.failed", "message": "RuntimeError: no database"}]
+
+
+def test_lifespan_shutdown_failure(app: Phial, caplog: pytest.LogCaptureFixture) -> None:
+    @app.after_serving
+    def stop() -> None:
+        raise RuntimeError("stuck")
+
+    assert run_lifespan(app)[1] == {
+        "type": "lifespan.shutdown.failed",
+        "message": "RuntimeError: stuck",
+    }
+
+
+def test_serving_hooks_are_setup_methods(app: Phial, client: FlaskClient) -> None:
+    client.get("/")
+    with pytest.raises(AssertionError, match="before_serving"):
+        app.before_serving(lambda: None)
+
+
+# -- protocol plumbing -----------------------------------------------------------------------
+
+
+def test_unknown_scope_type(app: Phial) -> None:
+    async def noop() -> Message:
+        return {}
+
+    async def nosend(message: t.MutableMapping[str, t.Any]) -> None:
+        pass
+
+    with pytest.raises(ValueError, match="scopes of type 'mystery'"):
+        asyncio.run(app({"type": "mystery"}, noop, nosend))
+
+
+def test_asgi_middleware_applies_in_test_client(app: Phial) -> None:
+    inner = app.asgi_app
+
+    async def middleware(scope: t.Any, receive: t.Any, send: t.Any) -> None:
+        async def tagged_send(message: t.MutableMapping[str, t.Any]) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message["headers"], (b"x-middleware", b"1")]
+            await send(message)
+
+        await inner(scope, receive, tagged_send)
+
+    app.asgi_app = middleware  # type: ignore[method-assign]
+
+    @app.route("/")
+    def index() -> str:
+        return "ok"
+
+    assert app.test_client(protocol="asgi").get("/").headers["X-Middleware"] == "1"
+    assert "X-Middleware" not in app.test_client(protocol="wsgi").get("/").headers
+
+
+def test_protocol_from_environment(app: Phial, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PHIAL_TEST_PROTOCOL", "asgi")
+    assert app.test_client().protocol == "asgi"
+    monkeypatch.delenv("PHIAL_TEST_PROTOCOL")
+    assert app.test_client().protocol == "wsgi"
+    with pytest.raises(ValueError, match="'wsgi' or 'asgi'"):
+        app.test_client(protocol="http3")
+
+
+def test_preserve_context(app: Phial, client: FlaskClient) -> None:
+    @app.route("/")
+    async def index() -> str:
+        g.value = 42
+        return "ok"
+
+    with client:
+        client.get("/?a=b")
+        assert request.args["a"] == "b"
+        assert g.value == 42
+    assert not _has_request()
+
+
+def _has_request() -> bool:
+    from phial import has_request_context
+
+    return has_request_context()
+
+
+def test_send_file_streams(app: Phial, client: FlaskClient, tmp_path: t.Any) -> None:
+    from phial import send_file
+
+    path = tmp_path / "data.bin"
+    path.write_bytes(b"0123456789" * 1000)
+
+    @app.route("/file")
+    def file() -> t.Any:
+        return send_file(str(path))
+
+    with client.get("/file") as rv:
+        assert rv.data == b"0123456789" * 1000
+        assert rv.headers["Content-Length"] == "10000"
+    with client.get("/file", headers={"Range": "bytes=2-4"}) as rv:
+        assert (rv.status_code, rv.data) == (206, b"234")
+
+
+def test_head_closes_a_generator(app: Phial) -> None:
+    closed: list[bool] = []
+
+    @app.route("/")
+    def index() -> t.Any:
+        def gen() -> t.Iterator[bytes]:
+            try:
+                yield b"never sent"
+            finally:
+                closed.append(True)
+
+        body = gen()
+        next(body)  # started, so closing it runs the finally block
+        return body
+
+    messages = run_asgi(app, make_scope(method="HEAD"))
+    assert body_of(messages) == b""
+    assert closed == [True]
+
+
+def test_cancelled_while_a_sync_view_runs(app: Phial) -> None:
+    events: list[str] = []
+    started = threading.Event()
+
+    @app.teardown_request
+    def teardown(exc: BaseException | None) -> None:
+        events.append("teardown")
+
+    @app.route("/")
+    def index() -> str:
+        started.set()
+        time.sleep(0.05)
+        events.append("view done")
+        return "ok"
+
+    async def main() -> None:
+        async def receive() -> Message:
+            return {"type": "http.request", "body": b""}
+
+        async def send(message: t.MutableMapping[str, t.Any]) -> None:
+            events.append(message["type"])
+
+        task = asyncio.ensure_future(app(make_scope(), receive, send))
+        while not started.is_set():
+            await asyncio.sleep(0.001)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    asyncio.run(main())
+    # The view finished before the request unwound; teardown ran once; nothing sent.
+    assert events == ["view done", "teardown"]
+
+
+def test_test_client_lifespan(app: Phial, client: FlaskClient) -> None:
+    events: list[str] = []
+
+    @app.before_serving
+    async def start() -> None:
+        events.append("start")
+
+    @app.after_serving
+    def stop() -> None:
+        events.append("stop")
+
+    @app.route("/")
+    def index() -> str:
+        return ",".join(events)
+
+    with client.lifespan():
+        assert client.get("/").data == b"start"
+    assert events == ["start", "stop"]
+
+
+def test_test_client_lifespan_failure(app: Phial, client: FlaskClient) -> None:
+    @app.before_serving
+    def start() -> None:
+        raise ValueError("no config")
+
+    with pytest.raises(RuntimeError, match="startup failed: ValueError: no config"):  # noqa: SIM117
+        with client.lifespan():
+            pass
+
+
+def test_response_headers(app: Phial) -> None:
+    from phial import Response
+
+    @app.route("/list")
+    def listed() -> t.Any:
+        return Response(["a", b"bc"], headers={"X-A": "1"})
+
+    @app.route("/gone")
+    def gone() -> t.Any:
+        return Response("ignored", status=304)
+
+    @app.route("/moved")
+    def moved() -> t.Any:
+        rv = Response("", status=302, headers={"Location": "/there"})
+        rv.autocorrect_location_header = True
+        return rv
+
+    messages = run_asgi(app, make_scope(path="/list", raw_path=b"/list"))
+    assert headers_of(messages)[b"content-length"] == b"3"
+    assert headers_of(messages)[b"x-a"] == b"1"
+    assert body_of(messages) == b"abc"
+    messages = run_asgi(app, make_scope(path="/gone", raw_path=b"/gone"))
+    assert b"content-length" not in headers_of(messages)
+    assert body_of(messages) == b""
+    messages = run_asgi(app, make_scope(path="/moved", raw_path=b"/moved"))
+    assert headers_of(messages)[b"location"] == b"http://example.test/there"

@@ -153,6 +153,57 @@ def test_chunked_stream_readline_stops_at_the_limit(app: Phial) -> None:
         assert request.stream.read() == b"456789"
 
 
+class _BrokenInput(io.RawIOBase):
+    """A server's input that fails mid-body, as gunicorn's does on a bad chunk."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int | None = -1) -> bytes:
+        self.calls += 1
+        if self.calls > 1:
+            raise RuntimeError("Invalid chunk size")
+        return b"abc"
+
+    def readline(self, size: int | None = -1) -> bytes:
+        raise RuntimeError("Invalid chunk size")
+
+
+@pytest.mark.parametrize("limit", [None, 100])
+@pytest.mark.parametrize("path", ["/data", "/stream", "/form"])
+def test_server_error_while_reading_a_chunked_body_is_400(
+    body_app: Phial, path: str, limit: int | None
+) -> None:
+    body_app.config["MAX_CONTENT_LENGTH"] = limit
+    environ = _chunked(path, b"", "application/x-www-form-urlencoded")
+    environ["wsgi.input"] = _BrokenInput()
+    status, _, body = _call(body_app, environ)
+    assert status.startswith("400")
+    assert b"Invalid chunk size" not in body
+
+
+def test_chunked_stream_readline_without_limit(app: Phial) -> None:
+    with app.request_context(_chunked("/", b"ab\ncd")):
+        assert request.stream.readline() == b"ab\n"
+        assert request.stream.readline(1) == b"c"
+        assert request.stream.readline() == b"d"
+    environ = _chunked("/", b"")
+    environ["wsgi.input"] = _BrokenInput()
+    with app.request_context(environ), pytest.raises(Exception) as info:
+        request.stream.readline()
+    assert getattr(info.value, "code", None) == 400
+
+
+def test_shallow_request_refuses_to_read_a_chunked_body(app: Phial) -> None:
+    from phial.wrappers import Request
+
+    with pytest.raises(RuntimeError, match="shallow"):
+        Request(_chunked("/", b"abc"), shallow=True).stream  # noqa: B018
+
+
 def test_expect_continue_with_oversized_body_is_413(body_app: Phial) -> None:
     body_app.config["MAX_CONTENT_LENGTH"] = 100
     environ = _environ("/data", "POST", b"")
@@ -835,3 +886,35 @@ def test_close_stops_a_streaming_response_and_tears_down_once(with_context: bool
     assert events.count("closed") == 1
     assert events.count("teardown") == 1
     assert started == ["200 OK"]
+
+
+class _TrickleInput(io.RawIOBase):
+    """A server input that returns one byte per read."""
+
+    def __init__(self, data: bytes) -> None:
+        self._data = io.BytesIO(data)
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int | None = -1) -> bytes:
+        return self._data.read(1)
+
+    def readinto(self, buffer: t.Any) -> int:
+        data = self.read(1)
+        buffer[: len(data)] = data
+        return len(data)
+
+
+@pytest.mark.parametrize("chunked", [False, True])
+def test_urlencoded_form_survives_short_reads(body_app: Phial, chunked: bool) -> None:
+    body = b"a=" + b"b" * 100 + b"&c=d"
+    content_type = "application/x-www-form-urlencoded"
+    if chunked:
+        environ = _chunked("/form", body, content_type)
+    else:
+        environ = _environ("/form", "POST", body, content_type=content_type)
+    environ["wsgi.input"] = _TrickleInput(body)
+    status, _, out = _call(body_app, environ)
+    assert status == "200 OK"
+    assert json.loads(out)["form"] == {"a": ["b" * 100], "c": ["d"]}

@@ -47,6 +47,19 @@ def _plain_name(disposition: str) -> str | None:
     return options.get("name")
 
 
+def _read_up_to(stream: t.IO[bytes], size: int) -> bytes:
+    """``size`` bytes, or fewer at the end of ``stream``; raw streams (like
+    Werkzeug's limited stream) may return less than asked before the end."""
+    chunks: list[bytes] = []
+    while size > 0:
+        chunk = stream.read(min(size, _CHUNK))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size -= len(chunk)
+    return b"".join(chunks)
+
+
 class FormDataParser(_BaseParser):
     """Werkzeug's :class:`~werkzeug.formparser.FormDataParser` with phial's two
     extra rules (see the module docstring)."""
@@ -71,7 +84,7 @@ class FormDataParser(_BaseParser):
                 if content_length is not None and content_length > limit:
                     raise RequestEntityTooLarge()
                 # Read one byte past the limit to tell "at" from "over" it.
-                data = stream.read(limit + 1)
+                data = _read_up_to(stream, limit + 1)
                 if len(data) > limit:
                     raise RequestEntityTooLarge()
                 return super().parse(io.BytesIO(data), mimetype, len(data), options)

@@ -245,19 +245,19 @@ class Request(RequestBase):
 
     @cached_property
     def stream(self) -> t.IO[bytes]:
-        """The body as a stream, limited as Werkzeug limits it, except that a
-        body without ``Content-Length`` (chunked, with ``wsgi.input_terminated``)
-        longer than :attr:`max_content_length` raises 413 when read past the
-        limit; Werkzeug would silently cut it at the limit."""
+        """The body as a stream, limited as Werkzeug limits it, with two
+        differences for a body without ``Content-Length`` (chunked, with
+        ``wsgi.input_terminated``): one longer than :attr:`max_content_length`
+        raises 413 when read past the limit (Werkzeug silently cuts it at the
+        limit), and a server error while reading it (a malformed chunk) is a
+        400 instead of escaping as a 500."""
         environ = self.environ
-        limit = self.max_content_length
-        if (
-            limit is not None
-            and environ.get("wsgi.input_terminated")
-            and not environ.get("CONTENT_LENGTH")
-            and not self.shallow
-        ):
-            return t.cast("t.IO[bytes]", _CappedBody(environ["wsgi.input"], limit))
+        if environ.get("wsgi.input_terminated") and not environ.get("CONTENT_LENGTH"):
+            if self.shallow:
+                raise RuntimeError("A shallow request tried to consume form data.")
+            return t.cast(
+                "t.IO[bytes]", _CappedBody(environ["wsgi.input"], self.max_content_length)
+            )
         return super().stream
 
     @cached_property
@@ -311,9 +311,10 @@ class Request(RequestBase):
 
 class _CappedBody(io.RawIOBase):
     """A body stream of unknown length that raises 413 once more than ``limit``
-    bytes have been read from it."""
+    bytes (if any limit) have been read from it, and 400 when the server fails
+    to read it (a malformed chunk, a client that went away)."""
 
-    def __init__(self, stream: t.IO[bytes], limit: int) -> None:
+    def __init__(self, stream: t.IO[bytes], limit: int | None) -> None:
         self._stream = stream
         self._limit = limit
         self._read = 0
@@ -323,25 +324,33 @@ class _CappedBody(io.RawIOBase):
 
     def _count(self, data: bytes) -> bytes:
         self._read += len(data)
-        if self._read > self._limit:
+        if self._limit is not None and self._read > self._limit:
             raise RequestEntityTooLarge()
         return data
+
+    def _read_raw(self, size: int, line: bool = False) -> bytes:
+        try:
+            data = self._stream.readline(size) if line else self._stream.read(size)
+        except Exception as e:  # each server has its own exceptions for a bad body
+            raise BadRequest("The request body is malformed or incomplete.") from e
+        return self._count(data)
 
     def read(self, size: int | None = -1) -> bytes:
         if size is None or size < 0:
             chunks = []
-            while chunk := self._count(self._stream.read(64 * 1024)):
+            while chunk := self._read_raw(64 * 1024):
                 chunks.append(chunk)
             return b"".join(chunks)
-        return self._count(self._stream.read(size))
+        return self._read_raw(size)
 
     def readline(self, size: int | None = -1) -> bytes:
         # Never more than one byte past the limit, so a line without a newline
         # cannot be read into memory whole.
-        room = self._limit - self._read + 1
-        if size is None or size < 0 or size > room:
-            size = room
-        return self._count(self._stream.readline(size))
+        if self._limit is not None:
+            room = self._limit - self._read + 1
+            if size is None or size < 0 or size > room:
+                size = room
+        return self._read_raw(-1 if size is None else size, line=True)
 
     def readinto(self, buffer: t.Any) -> int:
         data = self.read(len(buffer))

@@ -918,3 +918,42 @@ def test_urlencoded_form_survives_short_reads(body_app: Phial, chunked: bool) ->
     status, _, out = _call(body_app, environ)
     assert status == "200 OK"
     assert json.loads(out)["form"] == {"a": ["b" * 100], "c": ["d"]}
+
+
+_SPLIT_BODY = (
+    b'--BND\r\nContent-Disposition: form-data; name="a"\r\n\r\n\r\n--BND\r\n'
+    b'Content-Disposition: form-data; name="b"\r\n\r\nx\r\r\n\r\n--BND\r\n'
+    b'Content-Disposition: form-data; name="f"; filename="f"\r\n\r\n\r\n--BN\r\n--BND--\r\n'
+)
+
+
+class _Pieces(io.RawIOBase):
+    """A server input that returns the given pieces, one per read."""
+
+    def __init__(self, pieces: list[bytes]) -> None:
+        self._pieces = pieces
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int | None = -1) -> bytes:
+        return self._pieces.pop(0) if self._pieces else b""
+
+
+@pytest.mark.parametrize("split", range(1, len(_SPLIT_BODY)))
+def test_multipart_result_does_not_depend_on_where_reads_split(
+    split: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from phial import _formparser
+
+    # Hand each piece to the decoder as it is read (the parser normally
+    # gathers 64 KiB first), so every split position reaches the decoder.
+    monkeypatch.setattr(_formparser, "_read_up_to", lambda stream, size: stream.read(size))
+    parser = _formparser.FormDataParser(silent=False)
+    pieces = [_SPLIT_BODY[:split], _SPLIT_BODY[split:]]
+    _, form, files = parser.parse(_Pieces(pieces), "multipart/form-data", None, {"boundary": "BND"})
+    read = [(k, f.read()) for k, f in files.items(multi=True)]
+    for f in files.values():
+        f.close()
+    assert list(form.items(multi=True)) == [("a", ""), ("b", "x\r\r\n")]
+    assert read == [("f", b"\r\n--BN")]

@@ -60,6 +60,17 @@ def _read_up_to(stream: t.IO[bytes], size: int) -> bytes:
     return b"".join(chunks)
 
 
+def _partial_suffix(data: bytes, delimiters: tuple[bytes, ...]) -> int:
+    """Where the longest end of ``data`` that begins one of ``delimiters``
+    (without being all of it) starts; ``len(data)`` if there is none."""
+    longest = max(len(delimiter) for delimiter in delimiters)
+    for start in range(max(0, len(data) - longest + 1), len(data)):
+        tail = data[start:]
+        if any(d.startswith(tail) and d != tail for d in delimiters):
+            return start
+    return len(data)
+
+
 class FormDataParser(_BaseParser):
     """Werkzeug's :class:`~werkzeug.formparser.FormDataParser` with phial's two
     extra rules (see the module docstring)."""
@@ -124,9 +135,26 @@ class FormDataParser(_BaseParser):
         size = 0
         limit = self.max_form_memory_size
         done = False
+        delimiters = (b"\r\n--" + boundary + b"\r\n", b"\r\n--" + boundary + b"--")
+        held = b""
         while not done:
-            data = stream.read(_CHUNK)
-            decoder.receive_data(data or None)
+            data = _read_up_to(stream, _CHUNK)
+            if data:
+                # Werkzeug's decoder can take the start of a delimiter at the
+                # end of a chunk for part data (a chunk ending in "\r\n--B-"
+                # gave the part a trailing "\r"); keep such a tail for the
+                # next chunk so the decoder sees each delimiter whole.
+                data = held + data
+                cut = _partial_suffix(data, delimiters)
+                data, held = data[:cut], data[cut:]
+                if not data:
+                    continue
+                decoder.receive_data(data)
+            else:
+                if held:
+                    decoder.receive_data(held)
+                    held = b""
+                decoder.receive_data(None)
             event = decoder.next_event()
             while not isinstance(event, NeedData):
                 if isinstance(event, Field):

@@ -26,6 +26,16 @@ if t.TYPE_CHECKING:
 _Entry = tuple["Rule", "t.Mapping[str, t.Any] | None"]
 
 
+#: A well-formed Host header: a host name (letters, digits, ``.``, ``-``, and
+#: ``_``, which container host names use) or a bracketed IPv6 address, with
+#: an optional port. Anything else (spaces, control characters, ``@``, ``/``,
+#: a second colon, a port with letters) is refused with 400.
+_HOST = re.compile(r"(?:[A-Za-z0-9._-]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?")
+
+#: How many well-formed hosts to remember; the Host header is the client's
+#: choice, so the set is emptied rather than allowed to grow.
+_MAX_HOSTS = 64
+
 #: How many bound adapters to keep; the key includes the Host header, which a
 #: client chooses, so the cache is emptied rather than allowed to grow.
 _MAX_ADAPTERS = 64
@@ -44,6 +54,27 @@ class RouteTable:
         #: segment is itself a converter (candidates for every path).
         self._dynamic: dict[str, list[_DynamicRule]] = {}
         self._literal_paths: set[str] = set()
+        self._good_hosts: set[str] = set()
+
+    def host_is_valid(self, request: Request) -> bool:
+        """Whether the request's Host header (if any) is well formed.
+
+        An empty or missing Host is allowed (HTTP/1.0, or a target without an
+        authority); a port must be 1-65535. Hosts seen before are found in a
+        small set, so the regular expression runs once per distinct host.
+        """
+        host = request.environ.get("HTTP_HOST")
+        if not host or host in self._good_hosts:
+            return True
+        if _HOST.fullmatch(host) is None:
+            return False
+        _, colon, port = host.rpartition(":")
+        if colon and not host.endswith("]") and not 0 < int(port) <= 65535:
+            return False
+        if len(self._good_hosts) >= _MAX_HOSTS:
+            self._good_hosts.clear()
+        self._good_hosts.add(host)
+        return True
 
     def compile(self) -> None:
         """(Re)build the table; disabled when matching depends on the host."""

@@ -20,6 +20,7 @@ from itertools import chain
 
 from werkzeug.datastructures import Headers
 from werkzeug.exceptions import (
+    BadRequest,
     BadRequestKeyError,
     HTTPException,
     InternalServerError,
@@ -750,6 +751,9 @@ class Phial(App):
     def _match_request(self, ctx: RequestContext) -> None:
         """Match ``ctx.request``: the compiled table first, then the URL map."""
         routes = self._routes
+        if not routes.host_is_valid(ctx.request):
+            ctx.request.routing_exception = BadRequest("The Host header is not a valid host.")
+            return
         if routes.enabled:
             if not routes.match(ctx.request):
                 routes.match_dynamic(ctx.request)

@@ -6,14 +6,24 @@ current app's config; JSON errors become 400 or 415 instead of a 500.
 
 from __future__ import annotations
 
+import io
+import re
 import typing as t
+from http import HTTPStatus
 
-from werkzeug.datastructures import EnvironHeaders, Headers
-from werkzeug.exceptions import BadRequest, HTTPException, UnsupportedMediaType
+from werkzeug.datastructures import EnvironHeaders, Headers, ImmutableMultiDict
+from werkzeug.exceptions import (
+    BadRequest,
+    HTTPException,
+    RequestEntityTooLarge,
+    UnsupportedMediaType,
+)
+from werkzeug.utils import cached_property
 from werkzeug.wrappers import Request as RequestBase
 from werkzeug.wrappers import Response as ResponseBase
 
 from . import json
+from ._formparser import FormDataParser
 from .globals import _cv_app
 
 if t.TYPE_CHECKING:
@@ -70,6 +80,29 @@ def _server_address(environ: WSGIEnvironment) -> tuple[str, int | None] | None:
     return name, port
 
 
+#: A ``\\uD800``-``\\uDFFF`` escape in JSON text (a surrogate, maybe a lone one).
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+_SURROGATE_ESCAPE_BYTES = re.compile(rb"\\u[dD][89a-fA-F]")
+
+
+def _refuse_lone_surrogates(value: t.Any) -> None:
+    """Raise ValueError if a decoded JSON value holds a string that is not
+    valid Unicode text (a lone surrogate), which could not be encoded again."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                raise ValueError("JSON string contains a lone surrogate.") from None
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+
+
 class _RequestJSON:
     """The ``json_module`` requests parse with: the current app's provider.
 
@@ -82,9 +115,19 @@ class _RequestJSON:
     @staticmethod
     def loads(s: str | bytes, **kwargs: t.Any) -> t.Any:
         try:
-            return json.loads(s, **kwargs)
+            rv = json.loads(s, **kwargs)
         except RecursionError:
             raise ValueError("JSON nesting is too deep.") from None
+        # In UTF-8 text a lone surrogate can only arrive as a \uD800-\uDFFF
+        # escape; only then (or for UTF-16/32 bytes, which start with a NUL
+        # within four bytes) is the decoded value walked.
+        if isinstance(s, str):
+            suspect = _SURROGATE_ESCAPE.search(s) is not None
+        else:
+            suspect = b"\x00" in s[:4] or _SURROGATE_ESCAPE_BYTES.search(s) is not None
+        if suspect:
+            _refuse_lone_surrogates(rv)
+        return rv
 
     @staticmethod
     def dumps(obj: t.Any, **kwargs: t.Any) -> str:
@@ -96,6 +139,7 @@ class Request(RequestBase):
     routing information and config-driven body limits."""
 
     json_module: t.Any = _RequestJSON()
+    form_data_parser_class = FormDataParser
 
     method = _FromEnviron(lambda e: str(e.get("REQUEST_METHOD", "GET")).upper())
     scheme = _FromEnviron(lambda e: str(e.get("wsgi.url_scheme", "http")))
@@ -199,6 +243,50 @@ class Request(RequestBase):
         parts = name.split(".")
         return [".".join(parts[:i]) for i in range(len(parts), 0, -1)]
 
+    @cached_property
+    def stream(self) -> t.IO[bytes]:
+        """The body as a stream, limited as Werkzeug limits it, with two
+        differences for a body without ``Content-Length`` (chunked, with
+        ``wsgi.input_terminated``): one longer than :attr:`max_content_length`
+        raises 413 when read past the limit (Werkzeug silently cuts it at the
+        limit), and a server error while reading it (a malformed chunk) is a
+        400 instead of escaping as a 500."""
+        environ = self.environ
+        if environ.get("wsgi.input_terminated") and not environ.get("CONTENT_LENGTH"):
+            if self.shallow:
+                raise RuntimeError("A shallow request tried to consume form data.")
+            return t.cast(
+                "t.IO[bytes]", _CappedBody(environ["wsgi.input"], self.max_content_length)
+            )
+        return super().stream
+
+    @cached_property
+    def cookies(self) -> ImmutableMultiDict[str, str]:
+        """The request's cookies, without ambiguous ``__Host-`` / ``__Secure-`` ones.
+
+        Browsers only store a cookie with one of these prefixes when it meets the
+        prefix's rules (Secure, and for ``__Host-`` no Domain and Path ``/``), but
+        another cookie can still arrive under the same name (a nameless cookie
+        whose value is ``__Host-id=...`` set from a sibling domain or over plain
+        HTTP, for example), usually first. A prefixed name that appears more than
+        once cannot be trusted, so it is left out entirely. (Flask keeps all
+        values and returns the first.)
+        """
+        cookies: ImmutableMultiDict[str, str] = super().cookies
+        raw = self.environ.get("HTTP_COOKIE", "")
+        if "__Host-" not in raw and "__Secure-" not in raw:
+            return cookies
+        shadowed = [
+            key
+            for key, values in cookies.lists()
+            if len(values) > 1 and key.startswith(("__Host-", "__Secure-"))
+        ]
+        if not shadowed:
+            return cookies
+        return ImmutableMultiDict(
+            (key, value) for key, value in cookies.items(multi=True) if key not in shadowed
+        )
+
     def close(self) -> None:
         """Close uploaded files, if the form was parsed at all."""
         if "files" in self.__dict__:
@@ -221,6 +309,152 @@ class Request(RequestBase):
         )
 
 
+class _CappedBody(io.RawIOBase):
+    """A body stream of unknown length that raises 413 once more than ``limit``
+    bytes (if any limit) have been read from it, and 400 when the server fails
+    to read it (a malformed chunk, a client that went away)."""
+
+    def __init__(self, stream: t.IO[bytes], limit: int | None) -> None:
+        self._stream = stream
+        self._limit = limit
+        self._read = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def _count(self, data: bytes) -> bytes:
+        self._read += len(data)
+        if self._limit is not None and self._read > self._limit:
+            raise RequestEntityTooLarge()
+        return data
+
+    def _read_raw(self, size: int, line: bool = False) -> bytes:
+        try:
+            data = self._stream.readline(size) if line else self._stream.read(size)
+        except Exception as e:  # each server has its own exceptions for a bad body
+            raise BadRequest("The request body is malformed or incomplete.") from e
+        return self._count(data)
+
+    def read(self, size: int | None = -1) -> bytes:
+        if size is None or size < 0:
+            chunks = []
+            while chunk := self._read_raw(64 * 1024):
+                chunks.append(chunk)
+            return b"".join(chunks)
+        return self._read_raw(size)
+
+    def readline(self, size: int | None = -1) -> bytes:
+        # Never more than one byte past the limit, so a line without a newline
+        # cannot be read into memory whole.
+        if self._limit is not None:
+            room = self._limit - self._read + 1
+            if size is None or size < 0 or size > room:
+                size = room
+        return self._read_raw(-1 if size is None else size, line=True)
+
+    def readinto(self, buffer: t.Any) -> int:
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+
+#: What no header name or value may contain: a line break ends the header.
+_HEADER_BREAK = re.compile(r"[\r\n\x00]")
+
+
+def _check_header(key: t.Any, value: t.Any) -> None:
+    for part in (key, value):
+        if isinstance(part, str) and _HEADER_BREAK.search(part):
+            raise ValueError(
+                f"Header {key!r} would contain a line break or NUL ({part!r});"
+                " CR, LF and NUL are refused in header names and values."
+            )
+
+
+class _SafeHeaders(Headers):
+    """Response headers that refuse CR, LF and NUL in names and values.
+
+    Werkzeug refuses CR and LF in values only; a NUL or a line break in a name
+    would still reach the server.
+    """
+
+    def __init__(self, defaults: t.Any = None) -> None:
+        super().__init__()
+        if defaults:
+            self.extend(defaults)
+
+    def add(self, key: str, value: t.Any, /, **kwargs: t.Any) -> None:
+        _check_header(key, value)
+        for option in kwargs.values():
+            _check_header(key, option)
+        super().add(key, value, **kwargs)
+
+    def set(self, key: str, value: t.Any, /, **kwargs: t.Any) -> None:
+        _check_header(key, value)
+        for option in kwargs.values():
+            _check_header(key, option)
+        super().set(key, value, **kwargs)
+
+    def setdefault(self, key: str, default: t.Any) -> t.Any:
+        _check_header(key, default)
+        return super().setdefault(key, default)
+
+    def setlist(self, key: str, values: t.Iterable[t.Any]) -> None:
+        values = list(values)
+        for value in values:
+            _check_header(key, value)
+        super().setlist(key, values)
+
+    def __setitem__(self, key: t.Any, value: t.Any) -> None:
+        if isinstance(key, str):
+            _check_header(key, value)
+        elif isinstance(key, int):
+            _check_header(*value)
+        else:
+            for item in value:
+                _check_header(*item)
+        super().__setitem__(key, value)
+
+    def extend(self, arg: t.Any = None, /, **kwargs: t.Any) -> None:
+        items = _header_items(arg, kwargs)
+        for key, value in items:
+            _check_header(key, value)
+        super().extend(items)
+
+    def update(self, arg: t.Any = None, /, **kwargs: t.Any) -> None:
+        items = _header_items(arg, kwargs)
+        for key, value in items:
+            _check_header(key, value)
+        super().update(_as_multidict(items))
+
+    add_header = add
+
+
+def _header_items(arg: t.Any, kwargs: dict[str, t.Any]) -> list[tuple[str, t.Any]]:
+    """``(key, value)`` pairs from what ``extend``/``update`` accept."""
+    items: list[tuple[str, t.Any]] = []
+    sources: list[t.Any] = [arg, kwargs] if arg is not None else [kwargs]
+    for source in sources:
+        if isinstance(source, Headers):
+            items.extend(source.items())
+        elif hasattr(source, "items"):
+            pairs = source.items(multi=True) if hasattr(source, "getlist") else source.items()
+            for key, value in pairs:
+                if isinstance(value, (list, tuple, set)):
+                    items.extend((key, v) for v in value)
+                else:
+                    items.append((key, value))
+        else:
+            items.extend(source)
+    return items
+
+
+def _as_multidict(items: list[tuple[str, t.Any]]) -> t.Any:
+    from werkzeug.datastructures import MultiDict
+
+    return MultiDict(items)
+
+
 class Response(ResponseBase):
     """The response object: Werkzeug's, with ``text/html`` as default mimetype.
 
@@ -230,6 +464,20 @@ class Response(ResponseBase):
     default_mimetype: str | None = "text/html"
     json_module: t.Any = json
     autocorrect_location_header = False
+
+    def __init__(
+        self,
+        response: t.Any = None,
+        status: int | str | HTTPStatus | None = None,
+        headers: t.Any = None,
+        mimetype: str | None = None,
+        content_type: str | None = None,
+        direct_passthrough: bool = False,
+    ) -> None:
+        # The headers refuse CR, LF and NUL in names and values (see _SafeHeaders).
+        if not isinstance(headers, _SafeHeaders):
+            headers = _SafeHeaders(headers)
+        super().__init__(response, status, headers, mimetype, content_type, direct_passthrough)
 
     @classmethod
     def _from_bytes(
@@ -246,7 +494,7 @@ class Response(ResponseBase):
         content_type=...)`` builds, header order included.
         """
         rv = cls.__new__(cls)
-        headers = Headers()
+        headers = _SafeHeaders()
         headers._list = [
             ("Content-Type", content_type),
             *extra_headers,

@@ -54,6 +54,18 @@ def blocks(page: Path) -> list[Block]:
     return found
 
 
+def is_excerpt(code: str, source: str) -> bool:
+    """Whether ``code`` is a run of lines of ``source``, dedented (an excerpt)."""
+    code = code.strip("\n")
+    return any(textwrap.indent(code, " " * n) in source for n in range(0, 17, 4))
+
+
+def test_is_excerpt() -> None:
+    source = "def f():\n    if x:\n        return 1\n"
+    assert is_excerpt("if x:\n    return 1\n", source)
+    assert not is_excerpt("if x:\nreturn 1\n", source)
+
+
 def test_the_docs_exist() -> None:
     names = {p.relative_to(DOCS).as_posix() for p in PAGES}
     assert {
@@ -85,7 +97,7 @@ def test_python_samples_run(
         if block.kind == "excerpt":
             assert block.arg is not None
             source = (ROOT / block.arg).read_text(encoding="utf-8")
-            assert block.code.strip() in source, f"{where}: not an excerpt of {block.arg}"
+            assert is_excerpt(block.code, source), f"{where}: not an excerpt of {block.arg}"
             continue
         exec(compile(block.code, where, "exec"), namespace)
 

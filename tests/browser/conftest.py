@@ -70,9 +70,13 @@ def live_server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]
     yield from SERVERS[request.param](app)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    """Debian's headless Chromium, launched once for the session."""
+    """Debian's headless Chromium, launched once per test module.
+
+    Not once per session: Playwright's sync API keeps an event loop running while
+    it is started, which would make the rest of the suite look like async code.
+    """
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:

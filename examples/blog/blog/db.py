@@ -16,7 +16,10 @@ if t.TYPE_CHECKING:
 
 def connect(path: str) -> sqlite3.Connection:
     """Open the database at ``path`` with rows addressable by column name."""
-    conn = sqlite3.connect(path, detect_types=sqlite3.PARSE_DECLTYPES)
+    # One request uses its connection at a time, but not always from one thread:
+    # over ASGI, sync views, hooks, teardown and streamed responses run in a
+    # thread pool. sqlite3 ties a connection to its thread unless told otherwise.
+    conn = sqlite3.connect(path, detect_types=sqlite3.PARSE_DECLTYPES, check_same_thread=False)
     conn.row_factory = sqlite3.Row
     conn.execute("PRAGMA foreign_keys = ON")
     return conn

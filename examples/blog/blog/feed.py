@@ -17,7 +17,7 @@ import typing as t
 
 from phial import Blueprint, Response, current_app, request, stream_with_context, url_for
 
-from .db import connect, get_db
+from .db import get_db
 
 bp = Blueprint("feed", __name__)
 
@@ -36,7 +36,6 @@ def feed() -> Response:
     start the feed after that post instead.
     """
     config = current_app.config
-    path = config["DATABASE"]
     interval, timeout = float(config["FEED_POLL_INTERVAL"]), float(config["FEED_TIMEOUT"])
     after = request.headers.get("Last-Event-ID", type=int)
     if after is None:
@@ -50,14 +49,7 @@ def feed() -> Response:
         yield f"retry: {int(interval * 1000)}\n\n"
         deadline = time.monotonic() + timeout
         while True:
-            # A short-lived connection per poll: a streamed response may be
-            # iterated on another thread (an ASGI server's thread pool), and a
-            # sqlite3 connection belongs to the thread that opened it.
-            conn = connect(path)
-            try:
-                rows = conn.execute(_NEW_POSTS, (last_id,)).fetchall()
-            finally:
-                conn.close()
+            rows = get_db().execute(_NEW_POSTS, (last_id,)).fetchall()
             for row in rows:
                 last_id = row["id"]
                 yield _event(row)

@@ -29,10 +29,18 @@ def app(tmp_path: Path) -> Phial:
     )
 
 
-@pytest.fixture
-def client(app: Phial) -> FlaskClient:
+#: The protocols every blog test runs over. THE HOOK FOR ASGI: once the ASGI
+#: driver has landed, add "asgi" and each test also runs through
+#: ``app.test_client(protocol="asgi")``.
+CLIENT_PROTOCOLS = ["wsgi"]
+
+
+@pytest.fixture(params=CLIENT_PROTOCOLS)
+def client(app: Phial, request: pytest.FixtureRequest) -> FlaskClient:
     """A test client of the blog."""
-    return app.test_client()
+    if request.param == "wsgi":
+        return app.test_client()
+    return app.test_client(protocol=request.param)
 
 
 class Auth:

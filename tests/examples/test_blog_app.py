@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import subprocess
+import sys
 import typing as t
+from pathlib import Path
 
 from blog import create_app
 from blog.db import get_db
 
 if t.TYPE_CHECKING:
-    from pathlib import Path
-
     from phial import Phial
     from phial.testing import FlaskClient
 
@@ -109,3 +110,41 @@ def test_wrong_method_is_an_html_405(client: FlaskClient) -> None:
     response = client.delete("/")
     assert response.status_code == 405
     assert "405 Method Not Allowed" in response.get_data(as_text=True)
+
+
+def test_security_headers_on_every_response(client: FlaskClient) -> None:
+    for path in ("/", "/api/posts", "/nothing-here"):
+        response = client.get(path)
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
+        assert response.headers["X-Frame-Options"] == "DENY"
+        assert response.headers["Referrer-Policy"] == "same-origin"
+
+
+def test_shell_context(app: Phial) -> None:
+    with app.app_context():
+        names = app.make_shell_context()
+    assert names["get_db"] is get_db
+    assert names["app"] is app
+
+
+def test_the_phial_command_finds_the_app_by_path(tmp_path: Path) -> None:
+    # The README's run command uses `python -m phial --app examples/blog/blog run`.
+    root = Path(__file__).resolve().parents[2]
+    env = {
+        **os.environ,
+        "BLOG_DATABASE": str(tmp_path / "cli.sqlite"),
+        "BLOG_SECRET_KEY": "cli",
+        "PYTHONPATH": str(root / "src"),
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "phial", "--app", "examples/blog/blog", "routes"],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "feed.feed" in result.stdout
+    assert "admin.users" in result.stdout
+    assert (tmp_path / "cli.sqlite").exists()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import typing as t
 
 import pytest
@@ -97,3 +98,25 @@ def test_missing_post_is_404(client: FlaskClient, auth: Auth) -> None:
     assert response.status_code == 404
     assert "Post 9 doesn&#39;t exist." in response.get_data(as_text=True)
     assert client.post("/9/delete").status_code == 404
+
+
+def test_publishing_sends_a_signal_and_logs(
+    app: Phial, client: FlaskClient, auth: Auth, caplog: pytest.LogCaptureFixture
+) -> None:
+    from blog.posts import post_published
+
+    received = []
+
+    def receiver(sender: Phial, **extra: t.Any) -> None:
+        received.append((sender, extra))
+
+    auth.signup()
+    caplog.set_level(logging.INFO, logger=app.logger.name)
+    with post_published.connected_to(receiver, sender=app):
+        client.post("/create", data={"title": "Signalled", "body": ""})
+        client.post("/api/posts", json={"title": "Via the API"})
+    assert received == [
+        (app, {"post_id": 1, "title": "Signalled"}),
+        (app, {"post_id": 2, "title": "Via the API"}),
+    ]
+    assert "Post 1 published: 'Signalled'" in caplog.text

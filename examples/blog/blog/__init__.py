@@ -12,7 +12,7 @@ import typing as t
 
 from werkzeug.exceptions import HTTPException
 
-from phial import Phial, render_template, request
+from phial import Phial, Response, render_template, request
 
 from . import admin, api, auth, db, feed, posts
 
@@ -51,6 +51,14 @@ def create_app(test_config: t.Mapping[str, t.Any] | None = None) -> Phial:
     app.register_blueprint(api.bp)
     app.register_blueprint(feed.bp)
     app.register_module(admin.admin)
+
+    @app.after_request
+    def security_headers(response: Response) -> Response:
+        """Headers every page should carry (see the Security page of the docs)."""
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        return response
 
     @app.errorhandler(HTTPException)
     def error_page(error: HTTPException) -> t.Any:

@@ -54,7 +54,13 @@ def init_db_command() -> None:
     click.echo("Initialized the database.")
 
 
+def shell_context() -> dict[str, t.Any]:
+    """Names ``phial shell`` starts with."""
+    return {"get_db": get_db, "init_db": init_db}
+
+
 def init_app(app: Phial) -> None:
-    """Close connections after each app context and add the ``init-db`` command."""
+    """Close connections after each app context, add ``init-db`` and shell names."""
     app.teardown_appcontext(close_db)
     app.cli.add_command(init_db_command)
+    app.shell_context_processor(shell_context)

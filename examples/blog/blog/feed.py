@@ -71,6 +71,6 @@ def _event(row: t.Any) -> str:
         "title": row["title"],
         "author": row["username"],
         "created": row["created"].isoformat(sep=" "),
-        "url": url_for("api.get", id=row["id"]),
+        "url": url_for("api.post", id=row["id"]),
     }
     return f"id: {row['id']}\nevent: post\ndata: {json.dumps(data)}\n\n"

@@ -5,7 +5,18 @@ from __future__ import annotations
 import sqlite3
 import typing as t
 
-from phial import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from phial import (
+    Blueprint,
+    Namespace,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 
 from .auth import login_required
 from .db import get_db
@@ -14,6 +25,11 @@ bp = Blueprint("posts", __name__)
 
 #: The longest title a post may have.
 MAX_TITLE_LENGTH = 200
+
+_signals = Namespace()
+#: Sent by the app with ``post_id`` and ``title`` after a post is published,
+#: from the web pages and the API alike.
+post_published = _signals.signal("post-published")
 
 _SELECT_POSTS = (
     "SELECT p.id, title, body, created, author_id, username"
@@ -58,7 +74,16 @@ def create_post(title: str, body: str, author_id: int) -> int:
         (title.strip(), body, author_id),
     )
     db.commit()
-    return t.cast(int, cursor.lastrowid)
+    post_id = t.cast(int, cursor.lastrowid)
+    app = t.cast(t.Any, current_app)._get_current_object()
+    post_published.send(app, post_id=post_id, title=title)
+    return post_id
+
+
+@post_published.connect
+def log_post(sender: t.Any, post_id: int, title: str, **extra: t.Any) -> None:
+    """Log every published post to the publishing app's logger."""
+    sender.logger.info("Post %d published: %r", post_id, title)
 
 
 def update_post(post_id: int, title: str, body: str) -> None:

@@ -661,7 +661,7 @@ class Phial(App):
         elif rv.__class__ is not response_class and not isinstance(rv, response_class):
             if isinstance(rv, (str, bytes, bytearray, cabc.Iterator, cabc.AsyncIterator)):
                 rv = response_class(
-                    rv,  # type: ignore[arg-type]  # async iterators are streamed by the ASGI driver
+                    rv,  # async iterators are streamed by the ASGI driver
                     status=status,
                     headers=headers,
                 )

@@ -1,0 +1,1 @@
+"""What needs no I/O: registration shared by app, blueprint and module; app setup."""

@@ -192,6 +192,29 @@ _env_file_option = click.Option(
 )
 
 
+def _flask_alias_callback(ctx: click.Context, param: click.Option, value: bool) -> bool:
+    if value:
+        from .compat import install_flask_alias
+
+        install_flask_alias()
+    return value
+
+
+# Eager, so ``import flask`` in the app and its extensions gives phial before the app loads.
+_flask_alias_option = click.Option(
+    ["--flask-alias"],
+    is_flag=True,
+    help=(
+        "Make 'import flask' resolve to phial before the app is loaded, so Flask"
+        " extensions run on phial (see phial.compat)."
+    ),
+    envvar="PHIAL_FLASK_ALIAS",
+    is_eager=True,
+    expose_value=False,
+    callback=_flask_alias_callback,
+)
+
+
 # ``run`` lives in phial._cli_run; like Flask's, it takes ``--debug`` too.
 run_command.params.insert(0, _debug_option)
 
@@ -314,7 +337,7 @@ class PhialGroup(AppGroup):
         **extra: t.Any,
     ) -> None:
         params: list[click.Parameter] = list(extra.pop("params", None) or ())
-        params.extend((_env_file_option, _app_option, _debug_option))
+        params.extend((_env_file_option, _flask_alias_option, _app_option, _debug_option))
         if add_version_option:
             params.append(version_option)
         extra.setdefault("context_settings", {}).setdefault("auto_envvar_prefix", "FLASK")
@@ -395,6 +418,7 @@ class PhialGroup(AppGroup):
             # Help is printed while parsing; read --env-file and --app from the
             # environment first so the help lists the app's commands.
             _env_file_option.handle_parse_result(ctx, {}, [])
+            _flask_alias_option.handle_parse_result(ctx, {}, [])
             _app_option.handle_parse_result(ctx, {}, [])
         try:
             return super().parse_args(ctx, args)

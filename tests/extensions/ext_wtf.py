@@ -1,0 +1,133 @@
+"""Flask-WTF on phial: CSRF-protected FlaskForm, CSRFProtect, FileField upload."""
+
+from __future__ import annotations
+
+import io
+
+import _harness  # noqa: F401  # installs the flask alias first
+from flask_wtf import CSRFProtect, FlaskForm
+from flask_wtf.csrf import generate_csrf
+from flask_wtf.file import FileAllowed, FileField, FileRequired
+from wtforms import StringField
+from wtforms.validators import DataRequired
+
+from flask import Flask, render_template_string, session
+
+app = Flask(__name__)
+app.config.update(SECRET_KEY="wtf secret", TESTING=True)
+csrf = CSRFProtect(app)
+
+
+class NameForm(FlaskForm):
+    name = StringField("name", validators=[DataRequired()])
+
+
+class UploadForm(FlaskForm):
+    upload = FileField("upload", validators=[FileRequired(), FileAllowed(["txt"])])
+
+
+@app.route("/form", methods=["GET", "POST"])
+def form_view() -> str:
+    form = NameForm()
+    if form.validate_on_submit():
+        return f"hello {form.name.data}"
+    if form.errors:
+        return f"errors {sorted(form.errors)}"
+    return render_template_string("{{ form.csrf_token() }}", form=form)
+
+
+@app.route("/upload", methods=["POST"])
+def upload_view() -> str:
+    form = UploadForm()
+    if form.validate_on_submit():
+        f = form.upload.data
+        return f"{f.filename}:{f.read().decode()}"
+    return f"errors {form.errors}"
+
+
+@app.route("/token")
+def token_view() -> str:
+    return generate_csrf()
+
+
+@app.route("/exempt", methods=["POST"])
+@csrf.exempt
+def exempt_view() -> str:
+    return "exempt"
+
+
+def _token(client: object) -> str:
+    return client.get("/token").text  # type: ignore[attr-defined, no-any-return]
+
+
+def check_csrf_rejects_without_token() -> None:
+    client = _harness.make_client(app)
+    r = client.post("/form", data={"name": "bob"})
+    assert r.status_code == 400, r.status_code
+    assert "CSRF" in r.text, r.text
+    r = client.post("/form", data={"name": "bob", "csrf_token": "forged"})
+    assert r.status_code == 400
+
+
+def check_csrf_accepts_token() -> None:
+    client = _harness.make_client(app)
+    r = client.get("/form")
+    assert 'name="csrf_token"' in r.text, r.text
+    token = r.text.split('value="')[1].split('"')[0]
+    with client.session_transaction() as sess:
+        assert "csrf_token" in sess
+    r = client.post("/form", data={"name": "bob", "csrf_token": token})
+    assert r.status_code == 200, r.text
+    assert r.text == "hello bob"
+    # The header form of the token (AJAX) works as well.
+    r = client.post("/form", data={"name": "eve"}, headers={"X-CSRFToken": _token(client)})
+    assert r.text == "hello eve", r.text
+
+
+def check_form_validation_errors() -> None:
+    client = _harness.make_client(app)
+    r = client.post("/form", data={"csrf_token": _token(client)})
+    assert r.text == "errors ['name']", r.text
+
+
+def check_exempt_view() -> None:
+    client = _harness.make_client(app)
+    assert client.post("/exempt").text == "exempt"
+
+
+def check_file_upload() -> None:
+    client = _harness.make_client(app)
+    token = _token(client)
+    data = {"csrf_token": token, "upload": (io.BytesIO(b"file body"), "notes.txt")}
+    r = client.post("/upload", data=data, content_type="multipart/form-data")
+    assert r.text == "notes.txt:file body", r.text
+    data = {"csrf_token": token, "upload": (io.BytesIO(b"x"), "evil.exe")}
+    r = client.post("/upload", data=data, content_type="multipart/form-data")
+    assert r.text.startswith("errors {'upload'"), r.text
+    r = client.post("/upload", data={"csrf_token": token})
+    assert r.text.startswith("errors {'upload'"), r.text
+
+
+def check_form_outside_request_with_test_request_context() -> None:
+    with app.test_request_context("/form", method="POST", data={"name": "zed"}):
+        app.config["WTF_CSRF_ENABLED"] = False
+        try:
+            form = NameForm()
+            assert form.validate()
+            assert form.name.data == "zed"
+        finally:
+            app.config["WTF_CSRF_ENABLED"] = True
+        assert "csrf_token" not in session
+
+
+if __name__ == "__main__":
+    _harness.run(
+        [
+            check_csrf_rejects_without_token,
+            check_csrf_accepts_token,
+            check_form_validation_errors,
+            check_exempt_view,
+            check_file_upload,
+            check_form_outside_request_with_test_request_context,
+        ]
+    )

@@ -412,13 +412,15 @@ class PhialGroup(AppGroup):
         return super().make_context(info_name, args, parent=parent, **extra)
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        # PHIAL_FLASK_ALIAS first: eager options given on the command line (--help,
+        # which may load the app to list its commands) run before environment-only ones.
+        _flask_alias_option.handle_parse_result(ctx, {}, [])
         if (not args and self.no_args_is_help) or (
             len(args) == 1 and args[0] in self.get_help_option_names(ctx)
         ):
             # Help is printed while parsing; read --env-file and --app from the
             # environment first so the help lists the app's commands.
             _env_file_option.handle_parse_result(ctx, {}, [])
-            _flask_alias_option.handle_parse_result(ctx, {}, [])
             _app_option.handle_parse_result(ctx, {}, [])
         try:
             return super().parse_args(ctx, args)

@@ -88,9 +88,7 @@ class _FlaskAliasFinder(importlib.abc.MetaPathFinder):
                 name=fullname,
             ) from None
         is_package = hasattr(module, "__path__")
-        return importlib.machinery.ModuleSpec(
-            fullname, _AliasLoader(module), is_package=is_package
-        )
+        return importlib.machinery.ModuleSpec(fullname, _AliasLoader(module), is_package=is_package)
 
 
 def _installed_finder() -> _FlaskAliasFinder | None:

@@ -11,7 +11,9 @@ import os
 import sys
 import typing as t
 
+from phial import Phial
 from phial.compat import install_flask_alias
+from phial.testing import FlaskClient
 
 #: ``PHIAL_TEST_REAL_FLASK=1`` runs a script on the installed Flask instead, to
 #: check that its expectations are Flask's behaviour.
@@ -19,10 +21,6 @@ REAL_FLASK = os.environ.get("PHIAL_TEST_REAL_FLASK") == "1"
 
 if not REAL_FLASK:
     install_flask_alias()
-
-if t.TYPE_CHECKING:
-    from phial import Phial
-    from phial.testing import FlaskClient
 
 #: The protocol the test client drives, from ``PHIAL_TEST_PROTOCOL``.
 PROTOCOL = os.environ.get("PHIAL_TEST_PROTOCOL", "wsgi")
@@ -45,6 +43,9 @@ def run(checks: list[t.Callable[[], None]]) -> None:
     if REAL_FLASK:
         return
     # The extension must have run on phial, never on the installed Flask.
-    leaked = [n for n, m in sys.modules.items() if n.startswith("flask.") and m is not None
-              and not m.__name__.startswith("phial")]
+    leaked = [
+        n
+        for n, m in sys.modules.items()
+        if n.startswith("flask.") and m is not None and not m.__name__.startswith("phial")
+    ]
     assert not leaked, f"real flask modules imported: {leaked}"

@@ -2,15 +2,32 @@
 
 from __future__ import annotations
 
-import _harness  # noqa: F401  # installs the flask alias first
+import _harness  # installs the flask alias first
+from flask import Blueprint, Flask, request
 from flask_caching import Cache
-
-from flask import Flask, request
 
 app = Flask(__name__)
 app.config.update(TESTING=True, CACHE_TYPE="SimpleCache", CACHE_DEFAULT_TIMEOUT=300)
 cache = Cache(app)
-calls: dict[str, int] = {"view": 0, "query": 0, "memo": 0}
+calls: dict[str, int] = {"view": 0, "query": 0, "memo": 0, "filtered": 0, "bp": 0}
+bp = Blueprint("bp", __name__, url_prefix="/bp")
+
+
+@bp.route("/page")
+@cache.cached(unless=lambda: request.args.get("fresh") == "1")
+def bp_page() -> str:
+    calls["bp"] += 1
+    return f"bp {calls['bp']}"
+
+
+app.register_blueprint(bp)
+
+
+@app.route("/filtered")
+@cache.cached(response_filter=lambda rv: not isinstance(rv, tuple) or rv[1] == 200)
+def filtered() -> tuple[str, int]:
+    calls["filtered"] += 1
+    return "failed", 503
 
 
 @app.route("/cached")
@@ -57,6 +74,26 @@ def check_cached_by_query_string() -> None:
     assert calls["query"] == 2
 
 
+def check_unless_and_blueprint() -> None:
+    client = _harness.make_client(app)
+    assert client.get("/bp/page").text == "bp 1"
+    assert client.get("/bp/page").text == "bp 1"
+    assert client.get("/bp/page?fresh=1").text == "bp 2"
+    assert client.get("/bp/page?fresh=1").text == "bp 3"
+
+
+def check_response_filter() -> None:
+    client = _harness.make_client(app)
+    # A return value the filter refuses is never cached.
+    assert client.get("/filtered").status_code == 503
+    assert client.get("/filtered").status_code == 503
+    assert calls["filtered"] == 2
+
+
+def check_extension_registered() -> None:
+    assert app.extensions["cache"][cache] is not None
+
+
 def check_memoize() -> None:
     client = _harness.make_client(app)
     assert client.get("/square/4").text == "16"
@@ -83,6 +120,9 @@ if __name__ == "__main__":
             check_cached_view_runs_once,
             check_cached_by_query_string,
             check_memoize,
+            check_unless_and_blueprint,
+            check_response_filter,
+            check_extension_registered,
             check_cache_api_in_app_context,
         ]
     )

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-import _harness  # noqa: F401  # installs the flask alias first
+import _harness  # installs the flask alias first
+from flask import Blueprint, Flask, abort
 from flask_cors import CORS, cross_origin
-
-from flask import Flask, abort
 
 app = Flask(__name__)
 app.config.update(TESTING=True)
-CORS(app, resources={r"/api/*": {"origins": ["https://good.example", "https://other.example"]}}, supports_credentials=True)
+CORS(
+    app,
+    resources={r"/api/*": {"origins": ["https://good.example", "https://other.example"]}},
+    supports_credentials=True,
+)
 
 ORIGIN = {"Origin": "https://good.example"}
 
@@ -38,6 +41,18 @@ def teapot() -> tuple[str, int]:
 @cross_origin()
 def open_view() -> str:
     return "open"
+
+
+bp = Blueprint("public", __name__, url_prefix="/public")
+CORS(bp, origins="*", send_wildcard=True)
+
+
+@bp.route("/data")
+def bp_data() -> str:
+    return "public data"
+
+
+app.register_blueprint(bp)
 
 
 @app.route("/plain")
@@ -79,9 +94,19 @@ def check_decorator() -> None:
     r = client.get("/open", headers={"Origin": "https://any.example"})
     assert r.text == "open"
     assert r.headers["Access-Control-Allow-Origin"] == "https://any.example", r.headers
-    r = client.options("/open", headers={"Origin": "https://any.example",
-                                         "Access-Control-Request-Method": "GET"})
+    r = client.options(
+        "/open", headers={"Origin": "https://any.example", "Access-Control-Request-Method": "GET"}
+    )
     assert r.headers["Access-Control-Allow-Origin"] == "https://any.example", r.headers
+
+
+def check_blueprint() -> None:
+    client = _harness.make_client(app)
+    r = client.get("/public/data", headers={"Origin": "https://x.example"})
+    assert r.text == "public data"
+    assert r.headers["Access-Control-Allow-Origin"] == "*", r.headers
+    r = client.get("/plain", headers={"Origin": "https://x.example"})
+    assert "Access-Control-Allow-Origin" not in r.headers
 
 
 def check_headers_on_error_responses() -> None:
@@ -117,6 +142,7 @@ if __name__ == "__main__":
             check_preflight,
             check_simple_request,
             check_decorator,
+            check_blueprint,
             check_headers_on_error_responses,
             check_no_route_gets_headers,
         ]

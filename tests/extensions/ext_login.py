@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-import _harness  # noqa: F401  # installs the flask alias first
+import _harness  # installs the flask alias first
+from flask import Flask, request
 from flask_login import (
     LoginManager,
     UserMixin,
     current_user,
+    fresh_login_required,
     login_required,
     login_user,
     logout_user,
+    user_logged_in,
+    user_logged_out,
+    user_unauthorized,
 )
-
-from flask import Flask, request
 
 app = Flask(__name__)
 app.config.update(SECRET_KEY="login secret", TESTING=True)
@@ -63,6 +66,66 @@ def logout() -> str:
 @login_required
 def secret() -> str:
     return f"secret of {current_user.id}"
+
+
+@app.route("/fresh")
+@fresh_login_required
+def fresh() -> str:
+    return "fresh"
+
+
+@login_manager.request_loader
+def load_user_from_request(req: object) -> User | None:
+    token = request.headers.get("X-Token")
+    return USERS["alice"] if token == "alice-token" else None
+
+
+def check_request_loader() -> None:
+    client = _harness.make_client(app)
+    r = client.get("/secret", headers={"X-Token": "alice-token"})
+    assert r.text == "secret of alice", r.text
+    assert client.get("/secret", headers={"X-Token": "bad"}).status_code == 302
+
+
+def check_signals() -> None:
+    events: list[tuple[str, object]] = []
+
+    def on_in(sender: object, user: User) -> None:
+        events.append(("in", user.id))
+
+    def on_out(sender: object, user: User) -> None:
+        events.append(("out", user.id))
+
+    def on_unauthorized(sender: object) -> None:
+        events.append(("unauthorized", sender is app))
+
+    with (
+        user_logged_in.connected_to(on_in, app),
+        user_logged_out.connected_to(on_out, app),
+        user_unauthorized.connected_to(on_unauthorized, app),
+    ):
+        client = _harness.make_client(app)
+        client.get("/secret")
+        client.post("/login", data={"name": "alice"})
+        client.get("/logout")
+    assert events == [("unauthorized", True), ("in", "alice"), ("out", "alice")], events
+
+
+def check_fresh_login_required() -> None:
+    client = _harness.make_client(app)
+    client.post("/login", data={"name": "alice", "remember": "1"})
+    assert client.get("/fresh").text == "fresh"
+    # Signed in again from the remember cookie only: the login is not fresh,
+    # and without a refresh_view that is a 401.
+    client.delete_cookie("session")
+    assert client.get("/secret").status_code == 200
+    assert client.get("/fresh").status_code == 401
+    login_manager.refresh_view = "login"
+    try:
+        r = client.get("/fresh")
+    finally:
+        login_manager.refresh_view = None
+    assert r.status_code == 302 and r.location.startswith("/login?next="), r.location
 
 
 def check_anonymous_is_redirected_to_login() -> None:
@@ -129,5 +192,8 @@ if __name__ == "__main__":
             check_remember_cookie,
             check_unauthorized_401_without_login_view,
             check_current_user_in_templates_and_request_context,
+            check_request_loader,
+            check_signals,
+            check_fresh_login_required,
         ]
     )

@@ -5,11 +5,11 @@ from __future__ import annotations
 import os
 import tempfile
 
-import _harness  # noqa: F401  # installs the flask alias first
-from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
-
+import _harness  # installs the flask alias first
 from flask import Flask, jsonify, request
+from flask_sqlalchemy import SQLAlchemy
+from flask_sqlalchemy.record_queries import get_recorded_queries
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
 class Base(DeclarativeBase):
@@ -26,7 +26,7 @@ class Item(db.Model):  # type: ignore[name-defined]
 
 def create_app(db_uri: str) -> Flask:
     app = Flask(__name__)
-    app.config.update(TESTING=True, SQLALCHEMY_DATABASE_URI=db_uri)
+    app.config.update(TESTING=True, SQLALCHEMY_DATABASE_URI=db_uri, SQLALCHEMY_RECORD_QUERIES=True)
     db.init_app(app)
 
     @app.route("/items/<int:item_id>")
@@ -52,6 +52,18 @@ def create_app(db_uri: str) -> Flask:
         db.session.add(new)
         db.session.commit()
         return {"id": new.id}, 201
+
+    @app.route("/legacy/<int:item_id>")
+    def legacy(item_id: int) -> str:
+        # The legacy Model.query API and the first_or_404 / one_or_404 helpers.
+        item = Item.query.filter_by(id=item_id).first_or_404()
+        first = db.first_or_404(db.select(Item).where(Item.name == item.name))
+        return first.name
+
+    @app.route("/queries")
+    def queries() -> str:
+        db.session.execute(db.select(Item)).all()
+        return str(len(get_recorded_queries()))
 
     with app.app_context():
         db.create_all()
@@ -85,6 +97,23 @@ def check_paginate(app: Flask) -> None:
     assert client.get("/items?page=abc").status_code == 404
 
 
+def check_legacy_query_and_helpers(app: Flask) -> None:
+    client = _harness.make_client(app)
+    assert client.get("/legacy/2").text == "item 2"
+    assert client.get("/legacy/404").status_code == 404
+
+
+def check_recorded_queries(app: Flask) -> None:
+    client = _harness.make_client(app)
+    assert client.get("/queries").text == "1"
+
+
+def check_shell_context(app: Flask) -> None:
+    with app.app_context():
+        context = app.make_shell_context()
+    assert context["db"] is db and context["Item"] is Item, context
+
+
 def check_session_is_scoped_to_the_app_context(app: Flask) -> None:
     client = _harness.make_client(app)
     r = client.post("/items", json={"name": "posted"})
@@ -105,7 +134,14 @@ def main() -> None:
         for uri in ("sqlite://", "sqlite:///" + os.path.join(tmp, "app.db")):
             app = create_app(uri)
             _fill(app, 7)
-            checks = (check_get_or_404, check_paginate, check_session_is_scoped_to_the_app_context)
+            checks = (
+                check_get_or_404,
+                check_paginate,
+                check_legacy_query_and_helpers,
+                check_recorded_queries,
+                check_shell_context,
+                check_session_is_scoped_to_the_app_context,
+            )
             for check in checks:
                 check(app)
                 print(f"ok {check.__name__} {uri}", flush=True)

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import io
 
-import _harness  # noqa: F401  # installs the flask alias first
+import _harness  # installs the flask alias first
+from flask import Blueprint, Flask, render_template_string, session
 from flask_wtf import CSRFProtect, FlaskForm
-from flask_wtf.csrf import generate_csrf
+from flask_wtf.csrf import CSRFError, generate_csrf
 from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import StringField
 from wtforms.validators import DataRequired
-
-from flask import Flask, render_template_string, session
 
 app = Flask(__name__)
 app.config.update(SECRET_KEY="wtf secret", TESTING=True)
@@ -56,17 +55,41 @@ def exempt_view() -> str:
     return "exempt"
 
 
-def _token(client: object) -> str:
-    return client.get("/token").text  # type: ignore[attr-defined, no-any-return]
+@app.errorhandler(CSRFError)
+def csrf_error(e: CSRFError) -> tuple[str, int]:
+    if e.description == "The CSRF token is missing.":
+        return "custom: token missing", 400
+    return e.description, 400
+
+
+hooks = Blueprint("hooks", __name__, url_prefix="/hooks")
+
+
+@hooks.route("/in", methods=["POST"])
+def hook_in() -> str:
+    return "hook accepted"
+
+
+csrf.exempt(hooks)
+app.register_blueprint(hooks)
+
+
+def _token(client: _harness.FlaskClient) -> str:
+    return client.get("/token").text
 
 
 def check_csrf_rejects_without_token() -> None:
     client = _harness.make_client(app)
     r = client.post("/form", data={"name": "bob"})
     assert r.status_code == 400, r.status_code
-    assert "CSRF" in r.text, r.text
+    assert r.text == "custom: token missing", r.text
     r = client.post("/form", data={"name": "bob", "csrf_token": "forged"})
     assert r.status_code == 400
+    # No token was ever issued to this client, so its session has none.
+    assert r.text == "The CSRF session token is missing.", r.text
+    _token(client)
+    r = client.post("/form", data={"name": "bob", "csrf_token": "forged"})
+    assert r.text == "The CSRF token is invalid.", r.text
 
 
 def check_csrf_accepts_token() -> None:
@@ -93,6 +116,14 @@ def check_form_validation_errors() -> None:
 def check_exempt_view() -> None:
     client = _harness.make_client(app)
     assert client.post("/exempt").text == "exempt"
+
+
+def check_json_body_and_exempt_blueprint() -> None:
+    client = _harness.make_client(app)
+    # FlaskForm reads a JSON body as form data; the token may come in a header.
+    r = client.post("/form", json={"name": "jay"}, headers={"X-CSRFToken": _token(client)})
+    assert r.text == "hello jay", r.text
+    assert client.post("/hooks/in").text == "hook accepted"
 
 
 def check_file_upload() -> None:
@@ -127,6 +158,7 @@ if __name__ == "__main__":
             check_csrf_accepts_token,
             check_form_validation_errors,
             check_exempt_view,
+            check_json_body_and_exempt_blueprint,
             check_file_upload,
             check_form_outside_request_with_test_request_context,
         ]

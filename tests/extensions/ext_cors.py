@@ -110,6 +110,8 @@ def check_blueprint() -> None:
 
 
 def check_headers_on_error_responses() -> None:
+    # Flask-CORS wraps these two on the app instance; phial must call the wrappers.
+    assert "handle_exception" in vars(app) and "handle_user_exception" in vars(app)
     client = _harness.make_client(app)
     r = client.get("/api/missing", headers=ORIGIN)
     assert r.status_code == 404

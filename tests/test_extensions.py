@@ -96,5 +96,6 @@ def test_flask_caching(protocol: str) -> None:
         "check_unless_and_blueprint",
         "check_response_filter",
         "check_extension_registered",
+        "check_jinja_fragment_cache",
         "check_cache_api_in_app_context",
     ]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import _harness  # installs the flask alias first
-from flask import Blueprint, Flask, request
+from flask import Blueprint, Flask, render_template_string, request
 from flask_caching import Cache
 
 app = Flask(__name__)
@@ -106,6 +106,21 @@ def check_memoize() -> None:
     assert calls["memo"] == 3
 
 
+@app.route("/fragment")
+def fragment() -> str:
+    calls["fragment"] = calls.get("fragment", 0) + 1
+    return render_template_string(
+        "{% cache 60, 'frag' %}rendered {{ n }}{% endcache %}", n=calls["fragment"]
+    )
+
+
+def check_jinja_fragment_cache() -> None:
+    client = _harness.make_client(app)
+    assert client.get("/fragment").text == "rendered 1"
+    assert client.get("/fragment").text == "rendered 1"
+    assert calls["fragment"] == 2
+
+
 def check_cache_api_in_app_context() -> None:
     with app.app_context():
         cache.set("key", {"a": 1})
@@ -123,6 +138,7 @@ if __name__ == "__main__":
             check_unless_and_blueprint,
             check_response_filter,
             check_extension_registered,
+            check_jinja_fragment_cache,
             check_cache_api_in_app_context,
         ]
     )

@@ -68,6 +68,13 @@ def secret() -> str:
     return f"secret of {current_user.id}"
 
 
+@app.route("/async-secret")
+@login_required
+async def async_secret() -> str:
+    # login_required calls the view through app.ensure_sync.
+    return f"async secret of {current_user.id}"
+
+
 @app.route("/fresh")
 @fresh_login_required
 def fresh() -> str:
@@ -136,6 +143,7 @@ def check_anonymous_is_redirected_to_login() -> None:
     assert r.status_code == 302, r.status_code
     assert r.location.startswith("/login?next="), r.location
     assert "secret" in r.location
+    assert client.get("/async-secret").status_code == 302
     r = client.get("/secret", follow_redirects=True)
     assert r.text == "login page"
 
@@ -149,6 +157,8 @@ def check_login_and_logout() -> None:
     assert r.status_code == 200, r.status_code
     assert r.text == "secret of alice"
     assert loaded == ["alice"], loaded
+    if not _harness.REAL_FLASK:  # Flask needs its "async" extra (asgiref) for this
+        assert client.get("/async-secret").text == "async secret of alice"
     assert client.get("/").text == "hello alice"
     assert client.get("/logout").text == "logged out"
     assert client.get("/secret").status_code == 302

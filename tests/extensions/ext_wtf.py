@@ -92,8 +92,16 @@ def check_csrf_rejects_without_token() -> None:
     assert r.text == "The CSRF token is invalid.", r.text
 
 
+@app.route("/global")
+def global_token() -> str:
+    # CSRFProtect adds csrf_token() to the template globals.
+    return render_template_string("{{ csrf_token() }}")
+
+
 def check_csrf_accepts_token() -> None:
     client = _harness.make_client(app)
+    r = client.post("/form", data={"name": "amy", "csrf_token": client.get("/global").text})
+    assert r.text == "hello amy", r.text
     r = client.get("/form")
     assert 'name="csrf_token"' in r.text, r.text
     token = r.text.split('value="')[1].split('"')[0]

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import pathlib
+import sys
 import textwrap
 
+import pytest
 from _subprocess import run_python
+
+from phial.compat import flask_alias_installed, install_flask_alias, uninstall_flask_alias
 
 
 def _check(code: str, **kwargs: object) -> str:
@@ -234,3 +238,24 @@ def test_cli_help_with_the_alias_lists_app_commands(tmp_path: pathlib.Path) -> N
     assert result.returncode == 0, result.stderr
     assert "which" in result.stdout
     assert "--flask-alias" in result.stdout
+
+
+def test_cli_reads_the_alias_setting_from_dotenv_files(tmp_path: pathlib.Path) -> None:
+    (tmp_path / "aliasapp.py").write_text(APP_FILE)
+    (tmp_path / ".flaskenv").write_text("PHIAL_FLASK_ALIAS=1\n")
+    result = run_python(["-m", "phial", "--app", "aliasapp", "which"], cwd=str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "phial\n"
+
+
+def test_in_process_refusal_leaves_the_real_flask_alone() -> None:
+    # This process may hold the real Flask (a test dependency): the alias must
+    # refuse, and uninstalling must not drop the real modules.
+    import flask
+
+    with pytest.raises(RuntimeError, match="before importing Flask extensions"):
+        install_flask_alias()
+    assert not flask_alias_installed()
+    uninstall_flask_alias()
+    assert sys.modules["flask"] is flask
+    assert flask.__name__ == "flask"

@@ -43,6 +43,7 @@ def test_flask_login(protocol: str) -> None:
         "check_unauthorized_401_without_login_view",
         "check_current_user_in_templates_and_request_context",
         "check_request_loader",
+        "check_current_user_after_request_in_with_client",
         "check_signals",
         "check_fresh_login_required",
     ]
@@ -55,6 +56,7 @@ def test_flask_wtf(protocol: str) -> None:
         "check_form_validation_errors",
         "check_exempt_view",
         "check_json_body_and_exempt_blueprint",
+        "check_https_referrer_check",
         "check_file_upload",
         "check_form_outside_request_with_test_request_context",
     ]

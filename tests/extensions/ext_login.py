@@ -94,6 +94,16 @@ def check_request_loader() -> None:
     assert client.get("/secret", headers={"X-Token": "bad"}).status_code == 302
 
 
+def check_current_user_after_request_in_with_client() -> None:
+    # The usual test pattern: the request context stays pushed inside ``with client``.
+    client = _harness.make_client(app)
+    with client:
+        client.post("/login", data={"name": "alice"})
+        assert current_user.is_authenticated and current_user.id == "alice"
+        client.get("/logout")
+        assert current_user.is_anonymous
+
+
 def check_signals() -> None:
     events: list[tuple[str, object]] = []
 
@@ -203,6 +213,7 @@ if __name__ == "__main__":
             check_unauthorized_401_without_login_view,
             check_current_user_in_templates_and_request_context,
             check_request_loader,
+            check_current_user_after_request_in_with_client,
             check_signals,
             check_fresh_login_required,
         ]

@@ -134,6 +134,20 @@ def check_json_body_and_exempt_blueprint() -> None:
     assert client.post("/hooks/in").text == "hook accepted"
 
 
+def check_https_referrer_check() -> None:
+    client = _harness.make_client(app)
+    token = _token(client)
+    data = {"name": "sue", "csrf_token": token}
+    r = client.post("/form", data=data, base_url="https://localhost")
+    assert r.status_code == 400 and r.text == "The referrer header is missing.", r.text
+    headers = {"Referer": "https://evil.example/form"}
+    r = client.post("/form", data=data, base_url="https://localhost", headers=headers)
+    assert r.text == "The referrer does not match the host.", r.text
+    headers = {"Referer": "https://localhost/form"}
+    r = client.post("/form", data=data, base_url="https://localhost", headers=headers)
+    assert r.text == "hello sue", r.text
+
+
 def check_file_upload() -> None:
     client = _harness.make_client(app)
     token = _token(client)
@@ -167,6 +181,7 @@ if __name__ == "__main__":
             check_form_validation_errors,
             check_exempt_view,
             check_json_body_and_exempt_blueprint,
+            check_https_referrer_check,
             check_file_upload,
             check_form_outside_request_with_test_request_context,
         ]

@@ -1015,3 +1015,12 @@ def test_session_transaction_with_null_session_interface(app: Phial) -> None:
     with client.session_transaction() as sess:
         assert sess.get("a") is None
     assert client.get_cookie("session") is None
+
+
+def test_session_json_serializer_is_the_cookie_serializer() -> None:
+    # Flask's module-level name, used by server-side session extensions.
+    serializer = phial.sessions.session_json_serializer
+    assert SecureCookieSessionInterface.serializer is serializer
+    payload = {"when": datetime(2024, 1, 2, tzinfo=timezone.utc), "pair": (1, 2)}
+    assert serializer.loads(serializer.dumps(payload)) == payload
+    assert serializer.dumps(payload) == flask.sessions.session_json_serializer.dumps(payload)

@@ -192,6 +192,29 @@ _env_file_option = click.Option(
 )
 
 
+def _flask_alias_callback(ctx: click.Context, param: click.Option, value: bool) -> bool:
+    if value:
+        from .compat import install_flask_alias
+
+        install_flask_alias()
+    return value
+
+
+# Eager, so ``import flask`` in the app and its extensions gives phial before the app loads.
+_flask_alias_option = click.Option(
+    ["--flask-alias"],
+    is_flag=True,
+    help=(
+        "Make 'import flask' resolve to phial before the app is loaded, so Flask"
+        " extensions run on phial (see phial.compat)."
+    ),
+    envvar="PHIAL_FLASK_ALIAS",
+    is_eager=True,
+    expose_value=False,
+    callback=_flask_alias_callback,
+)
+
+
 # ``run`` lives in phial._cli_run; like Flask's, it takes ``--debug`` too.
 run_command.params.insert(0, _debug_option)
 
@@ -314,7 +337,7 @@ class PhialGroup(AppGroup):
         **extra: t.Any,
     ) -> None:
         params: list[click.Parameter] = list(extra.pop("params", None) or ())
-        params.extend((_env_file_option, _app_option, _debug_option))
+        params.extend((_env_file_option, _flask_alias_option, _app_option, _debug_option))
         if add_version_option:
             params.append(version_option)
         extra.setdefault("context_settings", {}).setdefault("auto_envvar_prefix", "FLASK")
@@ -389,6 +412,9 @@ class PhialGroup(AppGroup):
         return super().make_context(info_name, args, parent=parent, **extra)
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        # PHIAL_FLASK_ALIAS first: eager options given on the command line (--help,
+        # which may load the app to list its commands) run before environment-only ones.
+        _flask_alias_option.handle_parse_result(ctx, {}, [])
         if (not args and self.no_args_is_help) or (
             len(args) == 1 and args[0] in self.get_help_option_names(ctx)
         ):

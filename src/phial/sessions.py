@@ -34,9 +34,14 @@ __all__ = [
     "SecureCookieSessionInterface",
     "SessionInterface",
     "SessionMixin",
+    "session_json_serializer",
 ]
 
 _missing: t.Any = object()
+
+#: The tagged-JSON serializer of the session cookie (Flask's name; server-side
+#: session extensions use it to store sessions in the same format).
+session_json_serializer = TaggedJSONSerializer()
 
 
 class SessionMixin(cabc.MutableMapping[str, t.Any]):
@@ -258,7 +263,7 @@ class SecureCookieSessionInterface(SessionInterface):
     #: How the signing key is derived from the secret key.
     key_derivation = "hmac"
     #: Turns the session into the cookie's payload; register extra tags on it.
-    serializer = TaggedJSONSerializer()
+    serializer = session_json_serializer
     #: The class of the sessions :meth:`open_session` returns.
     session_class = SecureCookieSession
 

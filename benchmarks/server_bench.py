@@ -77,8 +77,12 @@ class Server:
             return [py, "-m", "gunicorn", "--workers", "1", "--bind", f"127.0.0.1:{port}",
                     "--log-level", "warning", target]  # fmt: skip
         if self.name == "uvicorn":
-            return [py, "-m", "uvicorn", "--host", "127.0.0.1", "--port", str(port),
-                    "--log-level", "warning", "--no-access-log", target]  # fmt: skip
+            # ``--interface asgi3``: uvicorn's default guess (``auto``) takes any object
+            # whose ``__call__`` is not ``async def`` for ASGI2 and calls ``app(scope)``,
+            # which a dual WSGI/ASGI ``__call__`` such as phial's is not.
+            return [py, "-m", "uvicorn", "--interface", "asgi3", "--host", "127.0.0.1",
+                    "--port", str(port), "--log-level", "warning", "--no-access-log",
+                    target]  # fmt: skip
         if self.name == "granian":
             return [py, "-m", "granian", "--interface", self.protocol, "--host", "127.0.0.1",
                     "--port", str(port), "--workers", "1", "--no-ws", "--log-level",

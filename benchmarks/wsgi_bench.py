@@ -637,7 +637,7 @@ def chart(
 
     scenarios = list(outcomes)
     width = 0.8 / len(frameworks)
-    fig, ax = plt.subplots(figsize=(max(8, 1.5 * len(scenarios)), 5))
+    fig, ax = plt.subplots(figsize=(max(9, 1.6 * len(scenarios)), 5))
     missing = []
     for i, f in enumerate(frameworks):
         xs, ys = [], []
@@ -649,7 +649,8 @@ def chart(
             else:
                 xs.append(x)
                 ys.append(value)
-        bars = ax.bar(xs, ys, width, label=f)
+        # A fixed colour per framework: one with no bars must not shift the others'.
+        bars = ax.bar(xs, ys, width, label=f, color=f"C{i}")
         ax.bar_label(bars, labels=[_fmt_us(y) for y in ys], fontsize=7, rotation=90, padding=2)
     ax.set_xticks(range(len(scenarios)), scenarios)
     ax.set_yscale("log")
@@ -659,7 +660,7 @@ def chart(
     ax.set_ylabel(f"µs per request ({stat} round, log scale; lower is better)")
     ax.set_title(f"{title}, Python {platform.python_version()}")
     ax.margins(y=0.2)
-    ax.legend()
+    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0))
     fig.tight_layout()
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=120)

@@ -128,6 +128,9 @@ class Lifespan:
                 await self.app(scope, receive, send)
             except Exception as exc:
                 await self.replies.put({"type": "unsupported", "error": exc})
+            else:
+                # An app may also return at once from a scope type it doesn't handle.
+                await self.replies.put({"type": "returned"})
 
         self.task = asyncio.create_task(run())
         await self.events.put({"type": "lifespan.startup"})
@@ -135,7 +138,7 @@ class Lifespan:
         if reply["type"] == "lifespan.startup.failed":
             return f"lifespan startup failed: {reply.get('message', '')}"
         if reply["type"] != "lifespan.startup.complete":
-            self.task = None
+            self.task = None  # no lifespan support: nothing to shut down
         return None
 
     async def stop(self) -> None:

@@ -22,11 +22,11 @@ import functools
 import gc
 import importlib
 import importlib.metadata
-import importlib.util
 import json
 import os
 import platform
 import statistics
+import subprocess
 import sys
 import typing as t
 from collections.abc import Callable, Iterable
@@ -339,9 +339,40 @@ def _make_apps_importable() -> None:
 
 
 def _make_phial_importable() -> None:
-    """phial may not be installed in the venv yet; fall back to the source tree."""
-    if importlib.util.find_spec("phial") is None and (ROOT / "src" / "phial").is_dir():
-        sys.path.insert(0, str(ROOT / "src"))
+    """Measure this checkout's phial: put its ``src/`` first on ``sys.path``.
+
+    The shared venv holds an editable install of another checkout; without this, a
+    worktree's benchmark would silently time that other copy's code.
+    """
+    src = str(ROOT / "src")
+    if (ROOT / "src" / "phial").is_dir() and sys.path[:1] != [src]:
+        if src in sys.path:
+            sys.path.remove(src)
+        sys.path.insert(0, src)
+
+
+def phial_origin() -> dict[str, str | None]:
+    """Where the imported phial comes from and the checkout's commit, for the JSON."""
+    module = sys.modules.get("phial")
+    commit = None
+    try:
+        commit = subprocess.run(
+            ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(ROOT), "status", "--porcelain", "--", "src"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+        ).stdout.strip()
+        if commit and dirty:
+            commit += "+dirty"
+    except (OSError, subprocess.SubprocessError):
+        pass
+    return {"file": getattr(module, "__file__", None), "commit": commit or None}
 
 
 def load_app(framework: str) -> WSGIApp:
@@ -466,19 +497,9 @@ def _ratio(a: float | None, b: float | None) -> float | None:
     return a / b if a is not None and b else None
 
 
-def table(outcomes: dict[str, dict[str, Outcome]], frameworks: list[str], stat: str) -> list[str]:
-    """The scenario-by-framework table in µs per request, with phial's ratios."""
-    others = [f for f in ("flask", "falcon") if "phial" in frameworks and f in frameworks]
-    header = ["scenario", *frameworks, *(f"phial/{f}" for f in others)]
-    rows = [header]
-    for s, by_fw in outcomes.items():
-        figures = {f: by_fw[f].figure(stat) for f in frameworks}
-        row = [s, *(_fmt_us(figures[f]) for f in frameworks)]
-        for other in others:
-            ratio = _ratio(figures["phial"], figures[other])
-            row.append("n/a" if ratio is None else f"{ratio:.2f}x")
-        rows.append(row)
-    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+def _align(rows: list[list[str]]) -> list[str]:
+    """Left-align the first column, right-align the rest, rule under the header."""
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = []
     for i, row in enumerate(rows):
         cells = [row[0].ljust(widths[0])]
@@ -489,12 +510,77 @@ def table(outcomes: dict[str, dict[str, Outcome]], frameworks: list[str], stat: 
     return lines
 
 
+def table(
+    outcomes: dict[str, dict[str, Outcome]],
+    frameworks: list[str],
+    stat: str,
+    peers: t.Sequence[str] = ("flask", "falcon"),
+) -> list[str]:
+    """The scenario-by-framework table in µs per request, with phial's ratios."""
+    others = [f for f in peers if "phial" in frameworks and f in frameworks]
+    header = ["scenario", *frameworks, *(f"phial/{f}" for f in others)]
+    rows = [header]
+    for s, by_fw in outcomes.items():
+        figures = {f: by_fw[f].figure(stat) for f in frameworks}
+        row = [s, *(_fmt_us(figures[f]) for f in frameworks)]
+        for other in others:
+            ratio = _ratio(figures["phial"], figures[other])
+            row.append("n/a" if ratio is None else f"{ratio:.2f}x")
+        rows.append(row)
+    return _align(rows)
+
+
+def compare(
+    before: dict[str, t.Any],
+    outcomes: dict[str, dict[str, Outcome]],
+    frameworks: list[str],
+    stat: str,
+) -> list[str]:
+    """Before/after table against an earlier results JSON (``--compare-to``).
+
+    ``after/before`` below 1.00x means this run is faster. Peers are shown too: their
+    ratio is the drift between the two runs, so a phial change smaller than the
+    peers' drift is noise.
+    """
+    key = f"{stat}_us"
+    old_results = before.get("results", {})
+    rows = [["scenario", "framework", "before", "after", "after/before"]]
+    for s, by_fw in outcomes.items():
+        for f in frameworks:
+            if f not in by_fw:
+                continue
+            old = old_results.get(s, {}).get(f, {}).get(key)
+            new = by_fw[f].figure(stat)
+            ratio = _ratio(new, old)
+            rows.append(
+                [s, f, _fmt_us(old), _fmt_us(new), "n/a" if ratio is None else f"{ratio:.2f}x"]
+            )
+    meta = before.get("meta", {})
+    origin = meta.get("phial") or {}
+    head = (
+        f"compared to {meta.get('date', '?')} (phial {origin.get('commit') or '?'}),"
+        f" {stat} figures, µs per request"
+    )
+    return [head, *_align(rows)]
+
+
 def results_json(
     outcomes: dict[str, dict[str, Outcome]],
     frameworks: list[str],
     args: argparse.Namespace,
     overhead_us: float,
+    peers: t.Sequence[str] = ("flask", "falcon", "bottle"),
+    dists: t.Sequence[str] = (
+        "phial",
+        "flask",
+        "falcon",
+        "bottle",
+        "werkzeug",
+        "jinja2",
+        "itsdangerous",
+    ),
 ) -> dict[str, t.Any]:
+    """Everything a run measured, with the machine and versions, for the JSON file."""
     results: dict[str, t.Any] = {}
     ratios: dict[str, t.Any] = {}
     for s, by_fw in outcomes.items():
@@ -511,11 +597,8 @@ def results_json(
         if "phial" in by_fw:
             phial = by_fw["phial"].figure(args.stat)
             ratios[s] = {
-                f"phial/{f}": _ratio(phial, by_fw[f].figure(args.stat))
-                for f in ("flask", "falcon", "bottle")
-                if f in by_fw
+                f"phial/{f}": _ratio(phial, by_fw[f].figure(args.stat)) for f in peers if f in by_fw
             }
-    dists = ("phial", "flask", "falcon", "bottle", "werkzeug", "jinja2", "itsdangerous")
     return {
         "meta": {
             "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
@@ -525,6 +608,7 @@ def results_json(
             "cpu": _cpu_model(),
             "cpus": os.cpu_count(),
             "versions": {d: _version(d) for d in dists},
+            "phial": phial_origin(),
             "rounds": args.rounds,
             "batch_ms": args.batch_ms,
             "quick": args.quick,
@@ -539,7 +623,11 @@ def results_json(
 
 
 def chart(
-    outcomes: dict[str, dict[str, Outcome]], frameworks: list[str], stat: str, out: Path
+    outcomes: dict[str, dict[str, Outcome]],
+    frameworks: list[str],
+    stat: str,
+    out: Path,
+    title: str = "In-process WSGI",
 ) -> None:
     """Grouped bars, one group per scenario, one bar per framework, log-scaled µs."""
     import matplotlib
@@ -549,7 +637,7 @@ def chart(
 
     scenarios = list(outcomes)
     width = 0.8 / len(frameworks)
-    fig, ax = plt.subplots(figsize=(max(8, 1.5 * len(scenarios)), 5))
+    fig, ax = plt.subplots(figsize=(max(9, 1.6 * len(scenarios)), 5))
     missing = []
     for i, f in enumerate(frameworks):
         xs, ys = [], []
@@ -561,7 +649,8 @@ def chart(
             else:
                 xs.append(x)
                 ys.append(value)
-        bars = ax.bar(xs, ys, width, label=f)
+        # A fixed colour per framework: one with no bars must not shift the others'.
+        bars = ax.bar(xs, ys, width, label=f, color=f"C{i}")
         ax.bar_label(bars, labels=[_fmt_us(y) for y in ys], fontsize=7, rotation=90, padding=2)
     ax.set_xticks(range(len(scenarios)), scenarios)
     ax.set_yscale("log")
@@ -569,9 +658,9 @@ def chart(
     for x in missing:
         ax.text(x, bottom * 1.15, "n/a", ha="center", va="bottom", fontsize=7, rotation=90)
     ax.set_ylabel(f"µs per request ({stat} round, log scale; lower is better)")
-    ax.set_title(f"In-process WSGI, Python {platform.python_version()}")
+    ax.set_title(f"{title}, Python {platform.python_version()}")
     ax.margins(y=0.2)
-    ax.legend()
+    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0))
     fig.tight_layout()
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=120)
@@ -586,6 +675,19 @@ def _names(values: list[str] | None, known: t.Sequence[str], what: str) -> list[
     if unknown:
         raise SystemExit(f"unknown {what}: {', '.join(unknown)} (choose from {', '.join(known)})")
     return list(dict.fromkeys(names))
+
+
+def load_before(path: Path | None, output: Path) -> dict[str, t.Any] | None:
+    """Read ``--compare-to`` up front: the run may overwrite that very file."""
+    if path is None:
+        return None
+    try:
+        data = json.loads(path.read_text("utf-8"))
+    except (OSError, ValueError) as exc:
+        raise SystemExit(f"--compare-to {path}: cannot read it ({exc})") from exc
+    if path.resolve() == output.resolve():
+        print(f"note: {path} is also the output file; it is read before being replaced")
+    return t.cast(dict[str, t.Any], data)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -610,7 +712,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help="JSON results file")
     parser.add_argument("--chart", type=Path, metavar="OUT.png", help="write a bar chart")
+    parser.add_argument(
+        "--compare-to",
+        type=Path,
+        metavar="OLD.json",
+        help="also print before/after ratios against an earlier results file",
+    )
     args = parser.parse_args(argv)
+    before = load_before(args.compare_to, args.output)
     args.rounds = args.rounds or (3 if args.quick else 7)
     args.batch_ms = args.batch_ms or (15.0 if args.quick else 100.0)
 
@@ -634,6 +743,9 @@ def main(argv: list[str] | None = None) -> int:
     data = results_json(outcomes, frameworks, args, overhead)
     args.output.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", "utf-8")
     print(f"results written to {args.output}")
+    if before is not None:
+        print()
+        print("\n".join(compare(before, outcomes, frameworks, args.stat)))
     if args.chart:
         try:
             chart(outcomes, frameworks, args.stat, args.chart)

@@ -22,6 +22,9 @@ def _missing() -> str | None:
 
 
 _SKIP_REASON = _missing()
+if _SKIP_REASON is not None and os.environ.get("PHIAL_REQUIRE_BROWSER"):
+    # CI installs the browser first: there a missing one is a failure, not a skip.
+    raise RuntimeError(f"PHIAL_REQUIRE_BROWSER is set but {_SKIP_REASON}")
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.skipif(_SKIP_REASON is not None, reason=_SKIP_REASON or ""),

@@ -1024,3 +1024,34 @@ def test_session_json_serializer_is_the_cookie_serializer() -> None:
     payload = {"when": datetime(2024, 1, 2, tzinfo=timezone.utc), "pair": (1, 2)}
     assert serializer.loads(serializer.dumps(payload)) == payload
     assert serializer.dumps(payload) == flask.sessions.session_json_serializer.dumps(payload)
+
+
+def test_signing_key_is_derived_once_per_secret(
+    app: Phial, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from itsdangerous import TimestampSigner
+
+    calls: list[bytes] = []
+    original = TimestampSigner.derive_key
+
+    def counting(self: TimestampSigner, secret_key: str | bytes | None = None) -> bytes:
+        calls.append(secret_key if isinstance(secret_key, bytes) else b"")
+        return original(self, secret_key)
+
+    monkeypatch.setattr(TimestampSigner, "derive_key", counting)
+    serializer = SecureCookieSessionInterface().get_signing_serializer(app)
+    assert serializer is not None
+    tokens = [serializer.dumps({"n": i}) for i in range(3)]
+    assert [serializer.loads(tok) for tok in tokens] == [{"n": 0}, {"n": 1}, {"n": 2}]
+    assert len(calls) == 1
+
+
+def test_vary_cookie_joins_an_existing_vary_header_once(app: Phial) -> None:
+    @app.route("/v")
+    def v() -> tuple[str, dict[str, str]]:
+        session["x"] = 1
+        return "ok", {"Vary": "Accept-Encoding"}
+
+    rv = app.test_client().get("/v")
+    assert rv.headers.getlist("Vary") == ["Accept-Encoding, Cookie"]
+    assert "session=" in rv.headers["Set-Cookie"]

@@ -19,7 +19,7 @@ import hashlib
 import typing as t
 from datetime import datetime, timezone
 
-from itsdangerous import BadData, URLSafeTimedSerializer
+from itsdangerous import BadData, TimestampSigner, URLSafeTimedSerializer, want_bytes
 from werkzeug.datastructures import CallbackDict
 
 from .json.tag import TaggedJSONSerializer
@@ -300,9 +300,11 @@ class SecureCookieSessionInterface(SessionInterface):
             keys,
             salt=self.salt,
             serializer=self.serializer,
+            signer=_KeyCachingSigner,
             signer_kwargs={
                 "key_derivation": self.key_derivation,
                 "digest_method": self.digest_method,
+                "derived_keys": {},
             },
         )
         if len(cache) >= _CACHE_LIMIT:
@@ -331,10 +333,14 @@ class SecureCookieSessionInterface(SessionInterface):
     def save_session(self, app: Phial, session: SessionMixin, response: Response) -> None:
         """Write the cookie when :meth:`should_set_cookie` says so, delete it when
         the session was emptied, and add ``Vary: Cookie`` whenever the session
-        was read."""
-        # Checked first: the checks below read the session themselves.
-        if session.accessed:
-            response.vary.add("Cookie")
+        was read or the cookie changed."""
+        # Read first: the checks below read the session themselves.
+        accessed = session.accessed
+        if self._write_cookie(app, session, response) or accessed:
+            _add_vary_cookie(response)
+
+    def _write_cookie(self, app: Phial, session: SessionMixin, response: Response) -> bool:
+        """Set or delete the cookie as the session requires; report whether it did."""
         name = self.get_cookie_name(app)
         domain = self.get_cookie_domain(app)
         path = self.get_cookie_path(app)
@@ -343,23 +349,23 @@ class SecureCookieSessionInterface(SessionInterface):
         partitioned = self.get_cookie_partitioned(app)
         httponly = self.get_cookie_httponly(app)
         if not session:
-            if session.modified:
-                response.delete_cookie(
-                    name,
-                    domain=domain,
-                    path=path,
-                    secure=secure,
-                    samesite=samesite,
-                    partitioned=partitioned,
-                    httponly=httponly,
-                )
-                response.vary.add("Cookie")
-            return
+            if not session.modified:
+                return False
+            response.delete_cookie(
+                name,
+                domain=domain,
+                path=path,
+                secure=secure,
+                samesite=samesite,
+                partitioned=partitioned,
+                httponly=httponly,
+            )
+            return True
         if not self.should_set_cookie(app, session):
-            return
+            return False
         signer = self.get_signing_serializer(app)
         if signer is None:  # the key was removed after the session was opened
-            return
+            return False
         value = signer.dumps(dict(session))
         response.set_cookie(
             name,
@@ -372,4 +378,39 @@ class SecureCookieSessionInterface(SessionInterface):
             samesite=samesite,
             partitioned=partitioned,
         )
+        return True
+
+
+class _KeyCachingSigner(TimestampSigner):
+    """itsdangerous' :class:`~itsdangerous.TimestampSigner`, deriving each key once.
+
+    The serializer makes a signer for every ``dumps``/``loads``, and the signer
+    derives its HMAC key from the secret each time, although the result only
+    depends on the secret and the signer's fixed settings. The derived keys are
+    kept in a dict that the serializer passes to each of its signers; the
+    signatures are byte for byte the same.
+    """
+
+    def __init__(self, *args: t.Any, derived_keys: dict[bytes, bytes], **kwargs: t.Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._derived_keys = derived_keys
+
+    def derive_key(self, secret_key: str | bytes | None = None) -> bytes:
+        key = self.secret_keys[-1] if secret_key is None else want_bytes(secret_key)
+        derived = self._derived_keys.get(key)
+        if derived is None:
+            derived = self._derived_keys[key] = super().derive_key(key)
+        return derived
+
+
+def _add_vary_cookie(response: t.Any) -> None:
+    """Add ``Cookie`` to the response's ``Vary`` header.
+
+    The common case, no ``Vary`` yet, adds the header directly; parsing the
+    header into a set and writing it back costs more than the signature.
+    """
+    headers = response.headers
+    if "Vary" not in headers:
+        headers.add("Vary", "Cookie")
+    else:
         response.vary.add("Cookie")

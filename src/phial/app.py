@@ -657,7 +657,12 @@ class Phial(App):
             extra: list[tuple[str, str]] = []
             if headers:
                 headers, text_type, extra = _split_plain_headers(headers, text_type)
-            rv = response_class._from_bytes(body, text_type, extra_headers=extra)
+            if status.__class__ is int:
+                # An int status goes into the constructor: 200 needs no parsing.
+                rv = response_class._from_bytes(body, text_type, status, extra)
+                status = None
+            else:
+                rv = response_class._from_bytes(body, text_type, extra_headers=extra)
         elif rv.__class__ is not response_class and not isinstance(rv, response_class):
             if isinstance(rv, (str, bytes, bytearray, cabc.Iterator, cabc.AsyncIterator)):
                 rv = response_class(

@@ -531,6 +531,58 @@ def test_route_table_agrees_with_werkzeug(path: str, method: str) -> None:
     assert _phial_match(app, path, method) == expected
 
 
+def _no_catch_all_app() -> Phial:
+    # Without a catch-all rule most unknown paths are 404s the route table may
+    # answer itself; these rules are the ones that could still claim a path.
+    app = Phial("y", root_path=HERE)
+    app.add_url_rule("/users/<int:uid>/", "user", lambda uid: "")
+    app.add_url_rule("/loose/", "loose", lambda: "", strict_slashes=False)
+    app.add_url_rule("/loose2", "loose2", lambda: "", strict_slashes=False)
+    app.add_url_rule("/lc/<int:n>/", "lc", lambda n: "", strict_slashes=False)
+    app.add_url_rule("/files/<path:p>", "files", lambda p: "")
+    app.add_url_rule("/v/<int:n>", "v", lambda n: "")
+    app.add_url_rule("/<int:year>/archive", "archive", lambda year: "")
+    app.add_url_rule("/old/<int:n>", "old_n", redirect_to="/v/<n>")
+    return app
+
+
+_NO_CATCH_ALL_CASES = [
+    "/nothing",
+    "/users/1",
+    "/users/1/",
+    "/users/x/",
+    "/users/",
+    "/loose",
+    "/loose/",
+    "/loose2",
+    "/loose2/",
+    "/lc/3",
+    "/lc/3/",
+    "/lc/x",
+    "/files/a/b",
+    "/files/",
+    "/v/abc",
+    "/v/1",
+    "/v/1/",
+    "/v//1",
+    "/2024/archive",
+    "/2024/archive/",
+    "/x/archive",
+    "/old/4",
+    "/",
+    "/users/\u00fc/",
+]
+
+
+@pytest.mark.parametrize("path", _NO_CATCH_ALL_CASES)
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_route_table_404s_agree_with_werkzeug(path: str, method: str) -> None:
+    app = _no_catch_all_app()
+    expected = _werkzeug_match(app, path, method)
+    app._finish_setup()
+    assert _phial_match(app, path, method) == expected
+
+
 def test_route_table_serves_requests_like_werkzeug(app: Phial, client: FlaskClient) -> None:
     @app.route("/x")
     def x() -> str:
@@ -609,3 +661,23 @@ def test_static_files_on_static_host() -> None:
     assert client.get("/static/hello.txt", base_url="http://other.test").status_code == 404
     with app.test_request_context(base_url="http://other.test"):
         assert app.url_for("static", filename="a.css") == "http://static.test/static/a.css"
+
+
+def test_certain_404_does_not_run_werkzeugs_matcher(monkeypatch: pytest.MonkeyPatch) -> None:
+    from werkzeug.routing import MapAdapter
+
+    app = _no_catch_all_app()
+    app._finish_setup()
+    calls: list[str] = []
+    original = MapAdapter.match
+
+    def spy(self: MapAdapter, *args: t.Any, **kwargs: t.Any) -> t.Any:
+        calls.append(str(args[0]) if args else "")
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(MapAdapter, "match", spy)
+    assert _phial_match(app, "/nothing/here") == "NotFound"
+    assert calls == []
+    # A path a slash rule could claim is still Werkzeug's to decide (a redirect).
+    assert _phial_match(app, "/users/1") == "RequestRedirect"
+    assert calls == ["/users/1"]

@@ -14,8 +14,8 @@ from __future__ import annotations
 import re
 import typing as t
 
-from werkzeug.exceptions import HTTPException
-from werkzeug.routing import ValidationError
+from werkzeug.exceptions import HTTPException, NotFound
+from werkzeug.routing import Map, ValidationError
 
 if t.TYPE_CHECKING:
     from werkzeug.routing import MapAdapter, Rule
@@ -53,6 +53,7 @@ class RouteTable:
         #: Converter rules by first path segment; "" holds rules whose first
         #: segment is itself a converter (candidates for every path).
         self._dynamic: dict[str, list[_DynamicRule]] = {}
+        self._complete = False
         self._literal_paths: set[str] = set()
         self._good_hosts: set[str] = set()
 
@@ -87,7 +88,11 @@ class RouteTable:
             return
         default_subdomain = url_map.default_subdomain or ""
         table: dict[str, list[_Entry]] = {}
-        self._dynamic = _compile_dynamic(rules, default_subdomain) or {}
+        dynamic = _compile_dynamic(rules, default_subdomain)
+        self._dynamic = dynamic or {}
+        # A certain 404 needs every rule accounted for, and Werkzeug's own Map
+        # (a subclass may match differently).
+        self._complete = dynamic is not None and type(url_map) is Map
         # Literal rules, and the slash-less paths that redirect to them, win
         # over any converter rule: the converter matcher defers on these.
         self._literal_paths = {
@@ -133,7 +138,11 @@ class RouteTable:
         part of routing. Sets ``url_rule``/``view_args`` or ``routing_exception``.
         """
         environ = request.environ
-        if self._match_converters(request, environ):
+        found = self._match_converters(request, environ)
+        if found is _MATCHED:
+            return
+        if found is _NOTHING_MATCHES:
+            request.routing_exception = NotFound()
             return
         key = (
             environ.get("wsgi.url_scheme", "http"),
@@ -169,9 +178,12 @@ class RouteTable:
         if self._app.config["TRUSTED_HOSTS"] is not None:
             # The host must be validated, which happens when the URL map is bound.
             return False
-        if self._compiled_size != _endpoint_count(self._app.url_map):
-            # Rules for new endpoints were added to the map directly, after the
-            # first request (registration methods refuse that; Map.add does not).
+        url_map = self._app.url_map
+        if getattr(url_map, "_remap", False) or self._compiled_size != _endpoint_count(url_map):
+            # Rules were added to the map directly after the first request
+            # (registration methods refuse that; Map.add does not). Werkzeug
+            # flags that until its matcher is rebuilt; rebuild both now.
+            url_map.update()
             self.compile()
             table = self._table
             if table is None:
@@ -191,48 +203,64 @@ class RouteTable:
         # another rule and 405, and computes the Allow header.
         return False
 
-    def _match_converters(self, request: Request, environ: t.Any) -> bool:
-        """Claim a converter rule when exactly one can match; report it."""
+    def _match_converters(self, request: Request, environ: t.Any) -> object:
+        """Claim a converter rule when exactly one can match.
+
+        Returns :data:`_MATCHED`, :data:`_NOTHING_MATCHES` when no rule at all
+        could answer the path (a certain 404, only claimed when every rule
+        compiled), or :data:`_UNDECIDED` to let Werkzeug's matcher decide.
+        """
         path = environ.get("PATH_INFO") or "/"
         if not path.isascii() or "//" in path or path in self._literal_paths:
             # Non-ASCII needs decoding; "//" is merged by a redirect; a literal
             # rule (or its slash-less form) takes precedence over converters.
-            return False
+            return _UNDECIDED
+        # With a trailing slash, a rule without one may still match it (when
+        # its strict_slashes is off): such paths are never a certain 404.
+        stripped = path[:-1] if path.endswith("/") and len(path) > 1 else None
+        if stripped is not None and stripped in self._literal_paths:
+            return _UNDECIDED
         first = path[1:].partition("/")[0]
         candidates = self._dynamic.get(first, ())
         wildcard = self._dynamic.get("", ())
-        if not candidates and not wildcard:
-            return False
         found: _DynamicRule | None = None
         match: re.Match[str] | None = None
         for entry in (*candidates, *wildcard):
             m = entry.regex.fullmatch(path)
             if m is not None:
                 if found is not None or not entry.eligible:
-                    return False  # another rule could answer: Werkzeug decides
+                    return _UNDECIDED  # another rule could answer: Werkzeug decides
                 found, match = entry, m
-            elif entry.without_slash is not None and entry.without_slash.fullmatch(path):
-                return False  # a strict-slash redirect to this rule
+            elif (entry.without_slash is not None and entry.without_slash.fullmatch(path)) or (
+                stripped is not None and entry.regex.fullmatch(stripped)
+            ):
+                return _UNDECIDED  # a slash redirect, or a loose-slash match
         if found is None or match is None:
-            return False
+            return _NOTHING_MATCHES if self._complete else _UNDECIDED
         methods = found.rule.methods
         if methods is not None and environ.get("REQUEST_METHOD", "GET") not in methods:
-            return False
+            return _UNDECIDED
         try:
             view_args = {
                 name: found.converters[name].to_python(value)
                 for name, value in match.groupdict().items()
             }
         except ValidationError:
-            return False
+            return _UNDECIDED
         request.url_rule = found.rule
         request.view_args = view_args
-        return True
+        return _MATCHED
 
 
 def _endpoint_count(url_map: t.Any) -> int:
     """A cheap change signal for the URL map: how many endpoints it has."""
     return len(getattr(url_map, "_rules_by_endpoint", ()))
+
+
+#: Outcomes of the converter matcher.
+_MATCHED = object()
+_NOTHING_MATCHES = object()
+_UNDECIDED = object()
 
 
 class _DynamicRule:
@@ -302,9 +330,7 @@ def _compile_dynamic(
         try:
             regex = re.compile("".join(pattern) + re.escape(tail))
             without_slash = (
-                re.compile("".join(pattern) + re.escape(tail[:-1]))
-                if tail.endswith("/") and rule.strict_slashes is not False
-                else None
+                re.compile("".join(pattern) + re.escape(tail[:-1])) if tail.endswith("/") else None
             )
         except re.error:
             return None

@@ -190,3 +190,26 @@ def test_max_content_length_for_raw_body_and_json(echo: Phial, client: FlaskClie
     assert client.post("/data", data=b"x" * 50).status_code == 413
     rv = client.post("/json", data=b"[" + b"1," * 20 + b"1]", content_type="application/json")
     assert rv.status_code == 413
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "",
+        "page=3",
+        "a=1&a=2&b=",
+        "a&=x&&b=c=d",
+        "x=%41%20b&y=c+d",
+        "q=caf%C3%A9",
+        "name=%ZZ",
+        "k=v;w=z",
+    ],
+)
+def test_args_match_werkzeugs_parser(app: Phial, query: str) -> None:
+    from werkzeug.wrappers import Request as WerkzeugRequest
+
+    with app.test_request_context(f"/?{query}") as ctx:
+        ours = ctx.request.args
+        theirs = WerkzeugRequest(ctx.request.environ, populate_request=False).args
+        assert list(ours.items(multi=True)) == list(theirs.items(multi=True))
+        assert type(ours) is type(theirs)

@@ -11,7 +11,7 @@ import re
 import typing as t
 from http import HTTPStatus
 
-from werkzeug.datastructures import EnvironHeaders, Headers, ImmutableMultiDict
+from werkzeug.datastructures import EnvironHeaders, Headers, ImmutableMultiDict, MultiDict
 from werkzeug.exceptions import (
     BadRequest,
     HTTPException,
@@ -209,6 +209,24 @@ class Request(RequestBase):
     @max_form_parts.setter
     def max_form_parts(self, value: int | None) -> None:
         self._max_form_parts = value
+
+    @cached_property
+    def args(self) -> MultiDict[str, str]:
+        """The query string's arguments, parsed on first access.
+
+        A plain query (ASCII, no ``%`` escapes, no ``+``) is split directly,
+        which is what parsing it would give; anything else goes through
+        Werkzeug's parser.
+        """
+        raw = self.query_string
+        if raw.isascii() and b"%" not in raw and b"+" not in raw:
+            pairs = []
+            for part in raw.decode("ascii").split("&"):
+                if part:
+                    name, _, value = part.partition("=")
+                    pairs.append((name, value))
+            return self.parameter_storage_class(pairs)
+        return super().args
 
     @property
     def endpoint(self) -> str | None:

@@ -79,14 +79,15 @@ def _emit(
     Werkzeug, which has special cases for them.
     """
     body = response.response
+    status = response.status_code
     if (
         isinstance(body, list)
         and len(body) == 1
         and body[0].__class__ is bytes
         and not response.direct_passthrough
         and not response._on_close
-        and response.status_code >= 200
-        and response.status_code not in (204, 304, 412)
+        and status >= 200
+        and status not in (204, 304, 412)
         and environ.get("REQUEST_METHOD") != "HEAD"
         and response.__class__ in _plain_classes(response.__class__)  # type: ignore[arg-type]  # classes hash
         and "Content-Length" in response.headers

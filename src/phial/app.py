@@ -378,6 +378,17 @@ class Phial(App):
             return t.cast(
                 Response, await self._step(aio, "finalize_request", rv, from_error_handler)
             )
+        return await self._finalize_default(ctx, rv, aio, from_error_handler)
+
+    async def _finalize_default(
+        self,
+        ctx: RequestContext,
+        rv: ft.ResponseReturnValue | HTTPException,
+        aio: bool,
+        from_error_handler: bool,
+    ) -> Response:
+        # Separate from _finalize so that the public finalize_request (which an
+        # override may call through super()) never dispatches to the override.
         response = self.make_response(rv)
         try:
             if "process_response" in self._overrides:
@@ -506,17 +517,7 @@ class Phial(App):
         from_error_handler: bool = False,
     ) -> Response:
         """Turn a view's return value into a response and run ``after_request``."""
-        ctx = _cv_request.get()
-        response = self.make_response(rv)
-        try:
-            response = drive(self._process_response(ctx, response, False))
-            if request_finished.receivers:
-                _send(request_finished, self, _async_wrapper=self.ensure_sync, response=response)
-        except Exception:
-            if not from_error_handler:
-                raise
-            self.logger.exception("Request finalizing failed with an error while handling an error")
-        return response
+        return drive(self._finalize_default(_cv_request.get(), rv, False, from_error_handler))
 
     def process_response(self, response: Response) -> Response:
         """Run ``after_this_request`` and ``after_request`` functions, save the session."""

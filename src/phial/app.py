@@ -367,6 +367,35 @@ class Phial(App):
             return t.cast(ft.ResponseReturnValue, await call_async(self, view, **view_args))
         return t.cast(ft.ResponseReturnValue, self.ensure_sync(view)(**view_args))
 
+    async def _dispatch_websocket(self, ctx: RequestContext) -> bool:
+        """Run a websocket route (ASGI only): URL value preprocessors, the
+        ``before_websocket`` functions, the view, then ``after_websocket``.
+
+        Returns ``False`` when a ``before_websocket`` function returned a value,
+        which refuses the connection without running the view.
+        """
+        request = ctx.request
+        names = (None, *reversed(request.blueprints))
+        if request.routing_exception is None:
+            for name in names:
+                funcs = self.url_value_preprocessors.get(name)
+                if funcs:
+                    for url_func in funcs:
+                        url_func(request.endpoint, request.view_args)
+            for name in names:
+                before = self.before_websocket_funcs.get(name)
+                if before:
+                    for before_func in before:
+                        if await self._call(True, before_func) is not None:
+                            return False
+        rv = await self._dispatch(ctx, True)
+        for name in chain(request.blueprints, (None,)):
+            after = self.after_websocket_funcs.get(name)
+            if after:
+                for after_func in reversed(after):
+                    rv = await self._call(True, after_func, rv)
+        return True
+
     async def _finalize(
         self,
         ctx: RequestContext,

@@ -551,7 +551,7 @@ async def _run_websocket(
     try:
         ctx.push()
         try:
-            await app._dispatch(ctx, True)
+            accepted = await app._dispatch_websocket(ctx)
         except WebsocketDisconnect:
             pass
         except HTTPException:
@@ -565,7 +565,8 @@ async def _run_websocket(
             if app._propagate_exceptions():
                 raise
         else:
-            await ws.close(1000)
+            # A before_websocket function that returned a value refused it.
+            await ws.close(1000 if accepted else 1008)
     finally:
         await ctx._apop(error)
 

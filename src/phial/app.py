@@ -36,6 +36,7 @@ from .globals import _cv_request
 from .sansio.app import App
 from .sessions import SecureCookieSessionInterface, SessionInterface
 from .signals import (
+    _asend,
     _send,
     appcontext_tearing_down,
     got_request_exception,
@@ -308,6 +309,14 @@ class Phial(App):
             return self.async_to_sync(func)(*args)
         return func(*args)
 
+    async def _signal(self, aio: bool, signal: t.Any, **kwargs: t.Any) -> None:
+        """Send a pipeline signal: over ASGI coroutine receivers are awaited on
+        the loop; over WSGI they run through :meth:`ensure_sync`."""
+        if aio:
+            await _asend(signal, self, **kwargs)
+        else:
+            _send(signal, self, _async_wrapper=self.ensure_sync, **kwargs)
+
     async def _step(self, aio: bool, name: str, *args: t.Any) -> t.Any:
         """Call an overridden public step (see :data:`_OVERRIDABLE_STEPS`)."""
         return await self._call(aio, self._overrides[name], *args)
@@ -319,7 +328,7 @@ class Phial(App):
             return t.cast(Response, await self._step(aio, "full_dispatch_request"))
         try:
             if request_started.receivers:
-                _send(request_started, self, _async_wrapper=self.ensure_sync)
+                await self._signal(aio, request_started)
             if "preprocess_request" in self._overrides:
                 rv = await self._step(aio, "preprocess_request")
             elif self.before_request_funcs or self.url_value_preprocessors:
@@ -420,7 +429,7 @@ class Phial(App):
             ):
                 response = await self._process_response(ctx, response, aio)
             if request_finished.receivers:
-                _send(request_finished, self, _async_wrapper=self.ensure_sync, response=response)
+                await self._signal(aio, request_finished, response=response)
         except Exception:
             if not from_error_handler:
                 raise
@@ -481,7 +490,7 @@ class Phial(App):
             return t.cast(Response, await self._step(aio, "handle_exception", e))
         exc_info = sys.exc_info()
         if got_request_exception.receivers:
-            _send(got_request_exception, self, _async_wrapper=self.ensure_sync, exception=e)
+            await self._signal(aio, got_request_exception, exception=e)
         if self._propagate_exceptions():
             if exc_info[1] is e:
                 raise
@@ -503,13 +512,13 @@ class Phial(App):
                 for func in reversed(funcs):
                     await self._call(aio, func, exc)
         if request_tearing_down.receivers:
-            _send(request_tearing_down, self, _async_wrapper=self.ensure_sync, exc=exc)
+            await self._signal(aio, request_tearing_down, exc=exc)
 
     async def _teardown_appcontext(self, exc: BaseException | None, aio: bool) -> None:
         for func in reversed(self.teardown_appcontext_funcs):
             await self._call(aio, func, exc)
         if appcontext_tearing_down.receivers:
-            _send(appcontext_tearing_down, self, _async_wrapper=self.ensure_sync, exc=exc)
+            await self._signal(aio, appcontext_tearing_down, exc=exc)
 
     # -- Flask's public pipeline steps (synchronous) ----------------------------------------
 

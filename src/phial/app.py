@@ -126,6 +126,8 @@ class Phial(App):
         self._sync_wrappers: dict[t.Any, t.Callable[..., t.Any]] = {}
         self._overrides: dict[str, t.Callable[..., t.Any]] = {}
         self._routes = RouteTable(self)
+        #: Running background tasks over ASGI (see :mod:`phial.background`).
+        self._background_tasks: set[t.Any] = set()
         #: The Content-Type of text responses when they may be built directly
         #: (see :meth:`Response._from_bytes`); ``None`` disables that path.
         self._text_content_type: str | None = None
@@ -187,6 +189,19 @@ class Phial(App):
         from .asgi import serve_asgi
 
         return serve_asgi(self, scope, receive, send)
+
+    def add_background_task(
+        self, func: t.Callable[..., t.Any], *args: t.Any, **kwargs: t.Any
+    ) -> None:
+        """Run ``func(*args, **kwargs)`` (``def`` or ``async def``) after the
+        current response has been sent, inside an app context. Its errors are
+        logged. Over ASGI it runs on the server's loop and the lifespan shutdown
+        waits for it; over WSGI it runs when the server closes the response, in
+        the worker thread. See :mod:`phial.background`. (Not in Flask.)
+        """
+        from .background import add_background_task
+
+        add_background_task(self, func, args, kwargs)
 
     # -- first-request setup ------------------------------------------------------------
 

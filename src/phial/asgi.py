@@ -585,6 +585,9 @@ async def _serve_lifespan(app: Phial, receive: Receive, send: Send) -> None:
                 return
             await send({"type": "lifespan.startup.complete"})
         elif kind == "lifespan.shutdown":
+            from .background import wait_for_background_tasks
+
+            await wait_for_background_tasks(app)
             failure = await _run_serving_hooks(app, app.after_serving_funcs)
             pool: ThreadPoolExecutor | None = app._asgi_pool
             if pool is not None:

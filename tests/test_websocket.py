@@ -325,3 +325,16 @@ def test_http_exception_after_accept_closes_1008(app: Phial, client: FlaskClient
     with client.websocket("/ws") as ws, pytest.raises(WebsocketDisconnect) as info:
         ws.receive()
     assert info.value.code == 1008
+
+
+def test_upgrade_request_over_wsgi_gets_400(app: Phial, client: FlaskClient) -> None:
+    @app.websocket("/ws")
+    async def ws_view() -> None:
+        raise AssertionError("a websocket view never runs for an HTTP request")
+
+    rv = client.get(
+        "/ws",
+        headers={"Upgrade": "websocket", "Connection": "Upgrade", "Sec-WebSocket-Version": "13"},
+    )
+    assert rv.status_code == 400
+    assert b"WebSocket connections only" in rv.data

@@ -8,6 +8,7 @@ show. A server whose package is not installed is skipped, saying which.
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import http.client
 import importlib.util
@@ -118,28 +119,16 @@ class Server:
         """Graceful shutdown (SIGTERM), then SIGKILL if it does not end in time."""
         if self.proc.poll() is None:
             os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                pass
         self.kill()
 
     def kill(self) -> None:
-        self._kill()
+        # The whole group, so workers die too even if the master is gone.
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(10)
         self.log.close()  # idempotent; output() reads the file afterwards
-
-    def _kill(self) -> None:
-        if self.proc.poll() is None:
-            try:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            self.proc.wait(10)
-        else:
-            try:  # workers left behind by a dead master
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
 
     def request(
         self, method: str, path: str, body: t.Any = None, headers: dict[str, str] | None = None

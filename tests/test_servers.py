@@ -181,6 +181,17 @@ def test_chunked_upload(server: Server) -> None:
     assert json.loads(body) == {"size": len(data), "sha256": hashlib.sha256(data).hexdigest()}
 
 
+@pytest.mark.parametrize("path", ["/upload", "/upload-stream"])
+def test_large_chunked_upload(server: Server, path: str) -> None:
+    # Past ASGI_BODY_BUFFER_SIZE (1 MiB): streamed to the view, through the
+    # sync bridge (/upload) or request.iter_body() (/upload-stream).
+    chunks = [os.urandom(64 * 1024) for _ in range(48)]
+    data = b"".join(chunks)
+    response, body = server.request("POST", path, iter(chunks))
+    assert response.status == 200, body
+    assert json.loads(body) == {"size": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+
+
 def test_streamed_response(server: Server) -> None:
     response, body = server.request("GET", "/stream")
     assert response.status == 200

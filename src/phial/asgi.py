@@ -35,6 +35,7 @@ from urllib.parse import unquote_to_bytes
 
 from werkzeug.exceptions import BadRequest, HTTPException, RequestEntityTooLarge
 
+from ._asgi_body import DEFAULT_BODY_BUFFER_SIZE, ENVIRON_KEY, StreamingBody, SyncReader
 from ._async import _cv_server_loop, is_async_callable
 from .globals import _cv_app, _cv_request, _cv_websocket
 from .websocket import Websocket, WebsocketDisconnect
@@ -227,8 +228,14 @@ def _framing_error(environ: dict[str, t.Any]) -> str | None:
     return None
 
 
-async def _receive_body(receive: Receive, limit: int | None) -> tuple[bytes, bool] | None:
-    """Receive the whole body: ``(body, too_large)``, or ``None`` on disconnect."""
+async def _receive_body(
+    receive: Receive, limit: int | None, buffer_size: int | None = None
+) -> tuple[bytes, bool] | tuple[bytes, None] | None:
+    """Receive the body: ``(body, too_large)``, or ``None`` on disconnect.
+
+    Past ``buffer_size`` bytes it stops: ``(received so far, None)``, the rest
+    is streamed (see :mod:`phial._asgi_body`).
+    """
     message = await receive()
     if message["type"] != "http.request":
         return None
@@ -240,6 +247,8 @@ async def _receive_body(receive: Receive, limit: int | None) -> tuple[bytes, boo
     while True:
         if limit is not None and size > limit:
             return b"", True
+        if buffer_size is not None and size > buffer_size:
+            return b"".join(chunks), None
         message = await receive()
         if message["type"] != "http.request":
             return None
@@ -282,18 +291,37 @@ async def _serve_http(app: Phial, scope: Scope, receive: Receive, send: Send) ->
     length = environ.get("CONTENT_LENGTH")
     too_large = limit is not None and length is not None and int(length) > limit
     if not too_large:
-        received = await _receive_body(receive, limit)
+        received = await _receive_body(receive, limit, _buffer_size(app))
         if received is None:
             return  # the client left before sending its body: nobody to answer
-        body, too_large = received
-        if body:
+        body, large = received
+        if large is None:
+            _stream_body(environ, receive, body, limit)
+        elif body:
+            too_large = large
             stream.write(body)
             stream.seek(0)
+        else:
+            too_large = large
     # The request runs in a context of its own that its sync callables share
     # (see call_async), so contexts pushed in a worker thread, as
     # stream_with_context does, pop in the same context they were pushed in.
     context = contextvars.copy_context()
     await _InContext(context, _run_request(app, context, scope, environ, too_large, receive, send))
+
+
+def _buffer_size(app: Phial) -> int | None:
+    """``ASGI_BODY_BUFFER_SIZE``: how much of a body is received before the view."""
+    return app.config.get("ASGI_BODY_BUFFER_SIZE", DEFAULT_BODY_BUFFER_SIZE)  # type: ignore[no-any-return]  # config values are Any
+
+
+def _stream_body(
+    environ: dict[str, t.Any], receive: Receive, received: bytes, limit: int | None
+) -> None:
+    """Make the request read the rest of its body from ``receive`` on demand."""
+    body = StreamingBody(asyncio.get_running_loop(), receive, received, limit)
+    environ[ENVIRON_KEY] = body
+    environ["wsgi.input"] = SyncReader(body)
 
 
 class _InContext:

@@ -47,6 +47,16 @@ def upload() -> dict[str, t.Any]:
     return {"size": len(data), "sha256": hashlib.sha256(data).hexdigest()}
 
 
+@app.post("/upload-stream")
+async def upload_stream() -> dict[str, t.Any]:
+    digest = hashlib.sha256()
+    size = 0
+    async for chunk in request.iter_body():
+        digest.update(chunk)
+        size += len(chunk)
+    return {"size": size, "sha256": digest.hexdigest()}
+
+
 @app.get("/stream")
 def stream() -> t.Any:
     def chunks() -> t.Iterator[str]:

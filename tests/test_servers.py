@@ -305,3 +305,10 @@ class RawWebsocket:
         if mask is not None:
             payload = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
         return first & 0x0F, payload
+
+
+def test_uvicorn_detects_asgi3_without_interface_flag() -> None:
+    uvicorn = pytest.importorskip("uvicorn", reason="uvicorn is not installed")
+    config = uvicorn.Config(phial.Phial("detect"))  # interface "auto", as on the command line
+    config.load()
+    assert config.interface == "asgi3"

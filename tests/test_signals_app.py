@@ -246,3 +246,14 @@ def test_async_signal_from_sync_code_on_loop_is_scheduled() -> None:
 
     asyncio.run(main())
     assert seen == ["s"]
+
+
+def test_muted_signal_is_not_sent_over_asgi(signal_app: Phial) -> None:
+    seen: list[t.Any] = []
+
+    async def receiver(sender: t.Any, **kwargs: t.Any) -> None:
+        seen.append(sender)
+
+    with request_started.connected_to(receiver, signal_app), request_started.muted():
+        signal_app.test_client(protocol="asgi").get("/")
+    assert seen == []

@@ -229,12 +229,12 @@ def _framing_error(environ: dict[str, t.Any]) -> str | None:
 
 
 async def _receive_body(
-    receive: Receive, limit: int | None, buffer_size: int | None = None
+    receive: Receive, limit: int | None, app: Phial | None = None
 ) -> tuple[bytes, bool] | tuple[bytes, None] | None:
     """Receive the body: ``(body, too_large)``, or ``None`` on disconnect.
 
-    Past ``buffer_size`` bytes it stops: ``(received so far, None)``, the rest
-    is streamed (see :mod:`phial._asgi_body`).
+    Past ``app``'s ``ASGI_BODY_BUFFER_SIZE`` it stops: ``(received so far,
+    None)``, the rest is streamed (see :mod:`phial._asgi_body`).
     """
     message = await receive()
     if message["type"] != "http.request":
@@ -244,6 +244,7 @@ async def _receive_body(
         return body, limit is not None and len(body) > limit
     chunks = [body]
     size = len(body)
+    buffer_size = None if app is None else _buffer_size(app)  # only for multi-part bodies
     while True:
         if limit is not None and size > limit:
             return b"", True
@@ -291,7 +292,7 @@ async def _serve_http(app: Phial, scope: Scope, receive: Receive, send: Send) ->
     length = environ.get("CONTENT_LENGTH")
     too_large = limit is not None and length is not None and int(length) > limit
     if not too_large:
-        received = await _receive_body(receive, limit, _buffer_size(app))
+        received = await _receive_body(receive, limit, app)
         if received is None:
             return  # the client left before sending its body: nobody to answer
         body, large = received

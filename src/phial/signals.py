@@ -93,7 +93,7 @@ def _send(
 async def _asend(signal: Signal, sender: t.Any, /, **kwargs: t.Any) -> None:
     """Send ``signal`` from the event loop: coroutine receivers are awaited in
     turn (so they finish before the pipeline goes on), sync ones called."""
-    if not signal.receivers:
+    if not signal.receivers or getattr(signal, "is_muted", False):  # Signal.muted()
         return
     for receiver in signal.receivers_for(sender):
         rv = receiver(sender, **kwargs)

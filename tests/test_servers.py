@@ -192,6 +192,16 @@ def test_large_chunked_upload(server: Server, path: str) -> None:
     assert json.loads(body) == {"size": len(data), "sha256": hashlib.sha256(data).hexdigest()}
 
 
+def test_background_task(server: Server) -> None:
+    response, body = server.request("POST", "/background", b"hello")
+    assert (response.status, body) == (200, b"queued")
+    done = Path(str(server.marker) + ".bg")
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and not done.exists():
+        time.sleep(0.05)
+    assert done.read_text() == "hello\n"
+
+
 def test_streamed_response(server: Server) -> None:
     response, body = server.request("GET", "/stream")
     assert response.status == 200

@@ -57,6 +57,16 @@ async def upload_stream() -> dict[str, t.Any]:
     return {"size": size, "sha256": digest.hexdigest()}
 
 
+@app.post("/background")
+def background() -> str:
+    async def note(text: str) -> None:
+        with open(os.environ["SERVER_TEST_MARKER"] + ".bg", "a") as f:
+            f.write(text + "\n")
+
+    app.add_background_task(note, request.get_data(as_text=True))
+    return "queued"
+
+
 @app.get("/stream")
 def stream() -> t.Any:
     def chunks() -> t.Iterator[str]:

@@ -1188,3 +1188,37 @@ def test_rules_match_flasks() -> None:
     _build(Blueprint, phial_app)
     assert table(phial_app) == table(flask_app)
     assert list(phial_app.blueprints) == list(flask_app.blueprints)
+
+
+def test_blueprint_serving_hooks_run_in_lifespan() -> None:
+    from phial import Blueprint, Phial
+
+    app = Phial(__name__)
+    calls: list[str] = []
+    bp = Blueprint("svc", __name__)
+
+    @bp.before_serving
+    async def start() -> None:
+        calls.append("bp-start")
+
+    @bp.after_serving
+    def stop() -> None:
+        calls.append("bp-stop")
+
+    @bp.before_app_serving
+    def start2() -> None:
+        calls.append("bp-start2")
+
+    @app.before_serving
+    def app_start() -> None:
+        calls.append("app-start")
+
+    assert app.before_serving_funcs == [app_start]  # recorded, not yet on the app
+    app.register_blueprint(bp)
+    app.register_blueprint(bp, name="again")  # added once, not per registration
+    assert app.before_serving_funcs == [app_start, start, start2]
+    assert app.after_serving_funcs == [stop]
+    client = app.test_client(protocol="asgi")
+    with client.lifespan():
+        assert calls == ["app-start", "bp-start", "bp-start2"]
+    assert calls[-1] == "bp-stop"

@@ -181,3 +181,79 @@ def test_sent_once_a_receiver_connects(signal_app: Phial, monkeypatch: pytest.Mo
     with request_started.connected_to(lambda sender, **kw: None, signal_app):
         signal_app.test_client().get("/")
     assert sent == [(signal_app,)]
+
+
+@pytest.mark.parametrize("protocol", ["wsgi", "asgi"])
+def test_async_receivers_on_both_protocols(signal_app: Phial, protocol: str) -> None:
+    import asyncio
+
+    seen: list[str] = []
+
+    async def on_start(sender: t.Any, **kwargs: t.Any) -> None:
+        await asyncio.sleep(0)  # really suspends: it must be awaited, not driven
+        seen.append("started")
+
+    async def on_finish(sender: t.Any, response: Response, **kwargs: t.Any) -> None:
+        await asyncio.sleep(0)
+        seen.append(f"finished {response.status_code}")
+
+    async def on_teardown(sender: t.Any, **kwargs: t.Any) -> None:
+        await asyncio.sleep(0)
+        seen.append("teardown")
+
+    async def on_pushed(sender: t.Any, **kwargs: t.Any) -> None:
+        await asyncio.sleep(0)
+        seen.append("pushed")
+
+    with ExitStack() as stack:
+        stack.enter_context(request_started.connected_to(on_start, signal_app))
+        stack.enter_context(request_finished.connected_to(on_finish, signal_app))
+        stack.enter_context(request_tearing_down.connected_to(on_teardown, signal_app))
+        stack.enter_context(appcontext_pushed.connected_to(on_pushed, signal_app))
+        response = signal_app.test_client(protocol=protocol).get("/")
+    assert response.status_code == 200
+    # appcontext_pushed is sent from sync code: on the loop it is scheduled,
+    # so it may finish at any point of the request; the pipeline's are in order.
+    assert sorted(seen) == sorted(["pushed", "started", "finished 200", "teardown"])
+    pipeline = [s for s in seen if s != "pushed"]
+    assert pipeline == ["started", "finished 200", "teardown"]
+
+
+def test_async_signal_from_sync_code_on_loop_is_scheduled() -> None:
+    import asyncio
+
+    from blinker import Namespace
+
+    from phial.signals import _send
+
+    sig = Namespace().signal("x")
+    seen: list[str] = []
+
+    async def receiver(sender: t.Any) -> None:
+        seen.append(sender)
+
+    async def failing(sender: t.Any) -> None:
+        raise ValueError("logged, not raised")
+
+    def never(f: t.Any) -> t.Any:
+        raise AssertionError("ensure_sync must not run a coroutine on the loop")
+
+    async def main() -> None:
+        sig.connect(receiver)
+        sig.connect(failing)
+        _send(sig, "s", _async_wrapper=never)
+        await asyncio.sleep(0.01)
+
+    asyncio.run(main())
+    assert seen == ["s"]
+
+
+def test_muted_signal_is_not_sent_over_asgi(signal_app: Phial) -> None:
+    seen: list[t.Any] = []
+
+    async def receiver(sender: t.Any, **kwargs: t.Any) -> None:
+        seen.append(sender)
+
+    with request_started.connected_to(receiver, signal_app), request_started.muted():
+        signal_app.test_client(protocol="asgi").get("/")
+    assert seen == []

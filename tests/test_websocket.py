@@ -228,3 +228,113 @@ def test_test_client_websocket_close(app: Phial, client: FlaskClient) -> None:
     with client.websocket("/") as ws:
         ws.close(1001)
     assert codes == [1001]
+
+
+def test_websocket_hooks_app_and_blueprint(app: Phial, client: FlaskClient) -> None:
+    from phial import Blueprint, g
+
+    calls: list[str] = []
+    bp = Blueprint("chat", __name__, url_prefix="/<room>")
+
+    @bp.url_value_preprocessor
+    def pull_room(endpoint: str | None, values: dict[str, t.Any] | None) -> None:
+        assert values is not None
+        g.room = values.pop("room")
+
+    @app.before_websocket
+    def app_before() -> None:
+        calls.append("app-before")
+
+    @bp.before_websocket
+    async def bp_before() -> None:
+        calls.append(f"bp-before:{g.room}")
+
+    @bp.before_app_websocket
+    def any_before() -> None:
+        calls.append("any-before")
+
+    @bp.after_websocket
+    def bp_after(rv: t.Any) -> t.Any:
+        calls.append(f"bp-after:{rv}")
+        return rv
+
+    @bp.after_app_websocket
+    async def any_after(rv: t.Any) -> t.Any:
+        calls.append(f"any-after:{rv}")
+        return rv
+
+    @bp.websocket("/ws")
+    async def room_ws() -> str:
+        await websocket.send(f"room {g.room} {request.endpoint}")
+        return "done"
+
+    @app.websocket("/plain")
+    async def plain() -> None:
+        await websocket.send("plain")
+
+    # deferred: the blueprint's websocket rule only exists once registered
+    assert "chat.room_ws" not in app.view_functions
+    app.register_blueprint(bp)
+    assert "chat.room_ws" in app.view_functions
+
+    with client.websocket("/r1/ws") as ws:
+        assert ws.receive() == "room r1 chat.room_ws"
+    assert calls == [
+        "app-before",
+        "any-before",
+        "bp-before:r1",
+        "bp-after:done",
+        "any-after:done",
+    ]
+    calls.clear()
+    with client.websocket("/plain") as ws:
+        assert ws.receive() == "plain"
+    # blueprint-scoped hooks skip app websockets; app_ forms run for every one
+    assert calls == ["app-before", "any-before", "any-after:None"]
+
+
+def test_before_websocket_value_refuses(app: Phial, client: FlaskClient) -> None:
+    ran: list[bool] = []
+
+    @app.before_websocket
+    def deny() -> str | None:
+        return "no" if request.args.get("deny") else None
+
+    @app.websocket("/ws")
+    async def ws_view() -> None:
+        ran.append(True)
+        await websocket.send("hi")
+
+    with pytest.raises(WebsocketDisconnect) as info, client.websocket("/ws?deny=1"):
+        pass
+    assert info.value.code == 1008
+    assert ran == []
+    with client.websocket("/ws") as ws:
+        assert ws.receive() == "hi"
+    assert ran == [True]
+
+
+def test_http_exception_after_accept_closes_1008(app: Phial, client: FlaskClient) -> None:
+    from phial import abort
+
+    @app.websocket("/ws")
+    async def ws_view() -> None:
+        await websocket.accept()
+        abort(403)
+
+    with client.websocket("/ws") as ws, pytest.raises(WebsocketDisconnect) as info:
+        ws.receive()
+    assert info.value.code == 1008
+
+
+def test_upgrade_request_over_wsgi_gets_400(app: Phial, client: FlaskClient) -> None:
+    @app.websocket("/ws")
+    async def ws_view() -> None:
+        raise AssertionError("a websocket view never runs for an HTTP request")
+
+    rv = client.get(
+        "/ws",
+        headers={"Upgrade": "websocket", "Connection": "Upgrade", "Sec-WebSocket-Version": "13"},
+    )
+    assert rv.status_code == 400
+    assert b"WebSocket connections only" in rv.data

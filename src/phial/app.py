@@ -36,6 +36,7 @@ from .globals import _cv_request
 from .sansio.app import App
 from .sessions import SecureCookieSessionInterface, SessionInterface
 from .signals import (
+    _asend,
     _send,
     appcontext_tearing_down,
     got_request_exception,
@@ -125,6 +126,8 @@ class Phial(App):
         self._sync_wrappers: dict[t.Any, t.Callable[..., t.Any]] = {}
         self._overrides: dict[str, t.Callable[..., t.Any]] = {}
         self._routes = RouteTable(self)
+        #: Running background tasks over ASGI (see :mod:`phial.background`).
+        self._background_tasks: set[t.Any] = set()
         #: The Content-Type of text responses when they may be built directly
         #: (see :meth:`Response._from_bytes`); ``None`` disables that path.
         self._text_content_type: str | None = None
@@ -186,6 +189,19 @@ class Phial(App):
         from .asgi import serve_asgi
 
         return serve_asgi(self, scope, receive, send)
+
+    def add_background_task(
+        self, func: t.Callable[..., t.Any], *args: t.Any, **kwargs: t.Any
+    ) -> None:
+        """Run ``func(*args, **kwargs)`` (``def`` or ``async def``) after the
+        current response has been sent, inside an app context. Its errors are
+        logged. Over ASGI it runs on the server's loop and the lifespan shutdown
+        waits for it; over WSGI it runs when the server closes the response, in
+        the worker thread. See :mod:`phial.background`. (Not in Flask.)
+        """
+        from .background import add_background_task
+
+        add_background_task(self, func, args, kwargs)
 
     # -- first-request setup ------------------------------------------------------------
 
@@ -308,6 +324,14 @@ class Phial(App):
             return self.async_to_sync(func)(*args)
         return func(*args)
 
+    async def _signal(self, aio: bool, signal: t.Any, **kwargs: t.Any) -> None:
+        """Send a pipeline signal: over ASGI coroutine receivers are awaited on
+        the loop; over WSGI they run through :meth:`ensure_sync`."""
+        if aio:
+            await _asend(signal, self, **kwargs)
+        else:
+            _send(signal, self, _async_wrapper=self.ensure_sync, **kwargs)
+
     async def _step(self, aio: bool, name: str, *args: t.Any) -> t.Any:
         """Call an overridden public step (see :data:`_OVERRIDABLE_STEPS`)."""
         return await self._call(aio, self._overrides[name], *args)
@@ -319,7 +343,7 @@ class Phial(App):
             return t.cast(Response, await self._step(aio, "full_dispatch_request"))
         try:
             if request_started.receivers:
-                _send(request_started, self, _async_wrapper=self.ensure_sync)
+                await self._signal(aio, request_started)
             if "preprocess_request" in self._overrides:
                 rv = await self._step(aio, "preprocess_request")
             elif self.before_request_funcs or self.url_value_preprocessors:
@@ -367,6 +391,35 @@ class Phial(App):
             return t.cast(ft.ResponseReturnValue, await call_async(self, view, **view_args))
         return t.cast(ft.ResponseReturnValue, self.ensure_sync(view)(**view_args))
 
+    async def _dispatch_websocket(self, ctx: RequestContext) -> bool:
+        """Run a websocket route (ASGI only): URL value preprocessors, the
+        ``before_websocket`` functions, the view, then ``after_websocket``.
+
+        Returns ``False`` when a ``before_websocket`` function returned a value,
+        which refuses the connection without running the view.
+        """
+        request = ctx.request
+        names = (None, *reversed(request.blueprints))
+        if request.routing_exception is None:
+            for name in names:
+                funcs = self.url_value_preprocessors.get(name)
+                if funcs:
+                    for url_func in funcs:
+                        url_func(request.endpoint, request.view_args)
+            for name in names:
+                before = self.before_websocket_funcs.get(name)
+                if before:
+                    for before_func in before:
+                        if await self._call(True, before_func) is not None:
+                            return False
+        rv = await self._dispatch(ctx, True)
+        for name in chain(request.blueprints, (None,)):
+            after = self.after_websocket_funcs.get(name)
+            if after:
+                for after_func in reversed(after):
+                    rv = await self._call(True, after_func, rv)
+        return True
+
     async def _finalize(
         self,
         ctx: RequestContext,
@@ -402,7 +455,7 @@ class Phial(App):
             ):
                 response = await self._process_response(ctx, response, aio)
             if request_finished.receivers:
-                _send(request_finished, self, _async_wrapper=self.ensure_sync, response=response)
+                await self._signal(aio, request_finished, response=response)
         except Exception:
             if not from_error_handler:
                 raise
@@ -463,7 +516,7 @@ class Phial(App):
             return t.cast(Response, await self._step(aio, "handle_exception", e))
         exc_info = sys.exc_info()
         if got_request_exception.receivers:
-            _send(got_request_exception, self, _async_wrapper=self.ensure_sync, exception=e)
+            await self._signal(aio, got_request_exception, exception=e)
         if self._propagate_exceptions():
             if exc_info[1] is e:
                 raise
@@ -485,13 +538,13 @@ class Phial(App):
                 for func in reversed(funcs):
                     await self._call(aio, func, exc)
         if request_tearing_down.receivers:
-            _send(request_tearing_down, self, _async_wrapper=self.ensure_sync, exc=exc)
+            await self._signal(aio, request_tearing_down, exc=exc)
 
     async def _teardown_appcontext(self, exc: BaseException | None, aio: bool) -> None:
         for func in reversed(self.teardown_appcontext_funcs):
             await self._call(aio, func, exc)
         if appcontext_tearing_down.receivers:
-            _send(appcontext_tearing_down, self, _async_wrapper=self.ensure_sync, exc=exc)
+            await self._signal(aio, appcontext_tearing_down, exc=exc)
 
     # -- Flask's public pipeline steps (synchronous) ----------------------------------------
 

@@ -35,6 +35,7 @@ from urllib.parse import unquote_to_bytes
 
 from werkzeug.exceptions import BadRequest, HTTPException, RequestEntityTooLarge
 
+from ._asgi_body import DEFAULT_BODY_BUFFER_SIZE, ENVIRON_KEY, StreamingBody, SyncReader
 from ._async import _cv_server_loop, is_async_callable
 from .globals import _cv_app, _cv_request, _cv_websocket
 from .websocket import Websocket, WebsocketDisconnect
@@ -227,8 +228,14 @@ def _framing_error(environ: dict[str, t.Any]) -> str | None:
     return None
 
 
-async def _receive_body(receive: Receive, limit: int | None) -> tuple[bytes, bool] | None:
-    """Receive the whole body: ``(body, too_large)``, or ``None`` on disconnect."""
+async def _receive_body(
+    receive: Receive, limit: int | None, app: Phial | None = None
+) -> tuple[bytes, bool] | tuple[bytes, None] | None:
+    """Receive the body: ``(body, too_large)``, or ``None`` on disconnect.
+
+    Past ``app``'s ``ASGI_BODY_BUFFER_SIZE`` it stops: ``(received so far,
+    None)``, the rest is streamed (see :mod:`phial._asgi_body`).
+    """
     message = await receive()
     if message["type"] != "http.request":
         return None
@@ -237,9 +244,12 @@ async def _receive_body(receive: Receive, limit: int | None) -> tuple[bytes, boo
         return body, limit is not None and len(body) > limit
     chunks = [body]
     size = len(body)
+    buffer_size = None if app is None else _buffer_size(app)  # only for multi-part bodies
     while True:
         if limit is not None and size > limit:
             return b"", True
+        if buffer_size is not None and size > buffer_size:
+            return b"".join(chunks), None
         message = await receive()
         if message["type"] != "http.request":
             return None
@@ -282,18 +292,37 @@ async def _serve_http(app: Phial, scope: Scope, receive: Receive, send: Send) ->
     length = environ.get("CONTENT_LENGTH")
     too_large = limit is not None and length is not None and int(length) > limit
     if not too_large:
-        received = await _receive_body(receive, limit)
+        received = await _receive_body(receive, limit, app)
         if received is None:
             return  # the client left before sending its body: nobody to answer
-        body, too_large = received
-        if body:
+        body, large = received
+        if large is None:
+            _stream_body(environ, receive, body, limit)
+        elif body:
+            too_large = large
             stream.write(body)
             stream.seek(0)
+        else:
+            too_large = large
     # The request runs in a context of its own that its sync callables share
     # (see call_async), so contexts pushed in a worker thread, as
     # stream_with_context does, pop in the same context they were pushed in.
     context = contextvars.copy_context()
     await _InContext(context, _run_request(app, context, scope, environ, too_large, receive, send))
+
+
+def _buffer_size(app: Phial) -> int | None:
+    """``ASGI_BODY_BUFFER_SIZE``: how much of a body is received before the view."""
+    return app.config.get("ASGI_BODY_BUFFER_SIZE", DEFAULT_BODY_BUFFER_SIZE)  # type: ignore[no-any-return]  # config values are Any
+
+
+def _stream_body(
+    environ: dict[str, t.Any], receive: Receive, received: bytes, limit: int | None
+) -> None:
+    """Make the request read the rest of its body from ``receive`` on demand."""
+    body = StreamingBody(asyncio.get_running_loop(), receive, received, limit)
+    environ[ENVIRON_KEY] = body
+    environ["wsgi.input"] = SyncReader(body)
 
 
 class _InContext:
@@ -551,7 +580,7 @@ async def _run_websocket(
     try:
         ctx.push()
         try:
-            await app._dispatch(ctx, True)
+            accepted = await app._dispatch_websocket(ctx)
         except WebsocketDisconnect:
             pass
         except HTTPException:
@@ -565,7 +594,8 @@ async def _run_websocket(
             if app._propagate_exceptions():
                 raise
         else:
-            await ws.close(1000)
+            # A before_websocket function that returned a value refused it.
+            await ws.close(1000 if accepted else 1008)
     finally:
         await ctx._apop(error)
 
@@ -584,6 +614,9 @@ async def _serve_lifespan(app: Phial, receive: Receive, send: Send) -> None:
                 return
             await send({"type": "lifespan.startup.complete"})
         elif kind == "lifespan.shutdown":
+            from .background import wait_for_background_tasks
+
+            await wait_for_background_tasks(app)
             failure = await _run_serving_hooks(app, app.after_serving_funcs)
             pool: ThreadPoolExecutor | None = app._asgi_pool
             if pool is not None:

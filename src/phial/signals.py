@@ -8,6 +8,9 @@ connected, which is the common case on the request path.
 
 from __future__ import annotations
 
+import asyncio
+import inspect
+import logging
 import typing as t
 
 from blinker import Namespace, Signal
@@ -76,7 +79,47 @@ def _send(
     """
     if not signal.receivers:
         return
+    if _async_wrapper is not None and asyncio._get_running_loop() is not None:
+        # On the ASGI server's loop (a context pushed or popped there): running
+        # a coroutine receiver to completion would block the loop, so it is
+        # scheduled on the loop instead. The pipeline awaits them (_asend).
+        _async_wrapper = _schedule
     if _async_wrapper is None:
         signal.send(sender, **kwargs)
     else:
         signal.send(sender, _async_wrapper=_async_wrapper, **kwargs)
+
+
+async def _asend(signal: Signal, sender: t.Any, /, **kwargs: t.Any) -> None:
+    """Send ``signal`` from the event loop: coroutine receivers are awaited in
+    turn (so they finish before the pipeline goes on), sync ones called."""
+    if not signal.receivers or getattr(signal, "is_muted", False):  # Signal.muted()
+        return
+    for receiver in signal.receivers_for(sender):
+        rv = receiver(sender, **kwargs)
+        if inspect.isawaitable(rv):
+            await rv
+
+
+#: Receiver tasks scheduled by _send on a running loop; held so they are not
+#: garbage collected before they finish.
+_pending: set[asyncio.Task[t.Any]] = set()
+
+
+def _schedule(func: t.Callable[..., t.Any]) -> t.Callable[..., t.Any]:
+    """Wrap a coroutine receiver so calling it starts a task on the running loop."""
+
+    def start(*args: t.Any, **kwargs: t.Any) -> None:
+        task = asyncio.get_running_loop().create_task(func(*args, **kwargs))
+        _pending.add(task)
+        task.add_done_callback(_finished)
+
+    return start
+
+
+def _finished(task: asyncio.Task[t.Any]) -> None:
+    _pending.discard(task)
+    if not task.cancelled() and task.exception() is not None:
+        logging.getLogger("phial.signals").error(
+            "An async signal receiver failed", exc_info=task.exception()
+        )

@@ -175,6 +175,11 @@ class _AsgiBridge:
             await self.app.asgi_app(scope, receive, send)
         finally:
             finished.set()
+        # Like over WSGI (where they run as the response closes), a request's
+        # background tasks have finished when the client returns.
+        from .background import wait_for_background_tasks
+
+        await wait_for_background_tasks(self.app)
         if start is None:
             raise RuntimeError("The ASGI app returned without starting a response.")
         code = int(start["status"])

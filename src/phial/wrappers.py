@@ -23,6 +23,7 @@ from werkzeug.wrappers import Request as RequestBase
 from werkzeug.wrappers import Response as ResponseBase
 
 from . import json
+from ._asgi_body import BlockingBodyRead
 from ._formparser import FormDataParser
 from .globals import _cv_app
 
@@ -228,6 +229,46 @@ class Request(RequestBase):
             return self.parameter_storage_class(pairs)
         return super().args
 
+    async def get_data_async(self, cache: bool = True, as_text: bool = False) -> t.Any:
+        """The body, like :meth:`get_data`, for async views: a large ASGI body
+        that was not received before the view (see :mod:`phial._asgi_body`)
+        is awaited instead of blocking the event loop. With ``cache`` (the
+        default) ``data``, ``form``, ``files`` and ``get_json()`` then read it
+        from memory. Elsewhere (a buffered body, WSGI) it is :meth:`get_data`.
+        (Not in Flask.)
+        """
+        from ._asgi_body import ENVIRON_KEY
+
+        body = self.environ.get(ENVIRON_KEY)
+        if body is None or getattr(self, "_cached_data", None) is not None:
+            data = self.get_data(cache=cache)
+            return data.decode() if as_text else data
+        data = await body.read_all()
+        if cache:
+            # From now on the request reads the body from memory.
+            self.environ[ENVIRON_KEY] = None
+            self.environ["wsgi.input"] = io.BytesIO(data)
+            self.__dict__.pop("stream", None)
+            self._cached_data = data
+        return data.decode() if as_text else data
+
+    async def iter_body(self) -> t.AsyncIterator[bytes]:
+        """Iterate over the body in chunks as they arrive, without holding it
+        whole (``async for chunk in request.iter_body()``). Over ASGI a large
+        body is received chunk by chunk; otherwise the body stream is read in
+        64 KiB pieces. ``MAX_CONTENT_LENGTH`` still applies (413). (Not in Flask.)
+        """
+        from ._asgi_body import ENVIRON_KEY
+
+        body = self.environ.get(ENVIRON_KEY)
+        if body is None:
+            stream = self.stream
+            while chunk := stream.read(65536):
+                yield chunk
+            return
+        while chunk := await body.next_chunk():
+            yield chunk
+
     @property
     def endpoint(self) -> str | None:
         """The endpoint of the matched rule, or ``None``."""
@@ -349,6 +390,8 @@ class _CappedBody(io.RawIOBase):
     def _read_raw(self, size: int, line: bool = False) -> bytes:
         try:
             data = self._stream.readline(size) if line else self._stream.read(size)
+        except (HTTPException, BlockingBodyRead):
+            raise  # phial's streamed ASGI body: 413, 400 or a misuse, already clear
         except Exception as e:  # each server has its own exceptions for a bad body
             raise BadRequest("The request body is malformed or incomplete.") from e
         return self._count(data)

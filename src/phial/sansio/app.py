@@ -465,9 +465,18 @@ class App(Scaffold):
                 server_name = None
             elif not self.subdomain_matching:
                 subdomain = self.url_map.default_subdomain or ""
-            return self.url_map.bind_to_environ(
+            adapter = self.url_map.bind_to_environ(
                 request.environ, server_name=server_name, subdomain=subdomain
             )
+            if adapter.websocket:
+                # Werkzeug takes any request with "Upgrade: websocket" for a
+                # WebSocket; only an ASGI websocket connection is one (a WSGI
+                # server cannot upgrade, an ASGI http scope was not upgraded).
+                scope = request.environ.get("asgi.scope")
+                if scope is None or scope.get("type") != "websocket":
+                    adapter.websocket = False
+                    adapter.url_scheme = request.environ["wsgi.url_scheme"]
+            return adapter
         if config["SERVER_NAME"] is not None:
             return self.url_map.bind(
                 config["SERVER_NAME"],

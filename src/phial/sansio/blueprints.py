@@ -18,6 +18,8 @@ from .scaffold import Scaffold, _endpoint_from_view_func, _sentinel, setupmethod
 if t.TYPE_CHECKING:
     from .app import App
 
+F = t.TypeVar("F", bound=t.Callable[..., t.Any])
+
 DeferredSetupFunction = t.Callable[["BlueprintSetupState"], None]
 
 #: The hook dicts copied from a blueprint into the app under its dotted name.
@@ -28,6 +30,8 @@ _SCOPED_HOOKS = (
     "template_context_processors",
     "url_value_preprocessors",
     "url_default_functions",
+    "before_websocket_funcs",
+    "after_websocket_funcs",
 )
 
 
@@ -371,6 +375,44 @@ class Blueprint(Scaffold):
     def after_app_request(self, f: ft.T_after_request) -> ft.T_after_request:
         """Like :meth:`after_request`, but for every request of the app."""
         self.record_once(lambda s: s.app.after_request_funcs.setdefault(None, []).append(f))
+        return f
+
+    @setupmethod
+    def before_app_websocket(self, f: F) -> F:
+        """Like :meth:`before_websocket`, but for every websocket of the app."""
+        self.record_once(lambda s: s.app.before_websocket_funcs.setdefault(None, []).append(f))
+        return f
+
+    @setupmethod
+    def after_app_websocket(self, f: F) -> F:
+        """Like :meth:`after_websocket`, but for every websocket of the app."""
+        self.record_once(lambda s: s.app.after_websocket_funcs.setdefault(None, []).append(f))
+        return f
+
+    @setupmethod
+    def before_app_serving(self, f: F) -> F:
+        """Alias of :meth:`before_serving` (the hook is app-wide either way)."""
+        return self.before_serving(f)
+
+    @setupmethod
+    def after_app_serving(self, f: F) -> F:
+        """Alias of :meth:`after_serving` (the hook is app-wide either way)."""
+        return self.after_serving(f)
+
+    @setupmethod
+    def before_serving(self, f: F) -> F:
+        """Run ``f()`` when an ASGI server starts, like the app's
+        :meth:`~phial.Phial.before_serving`; added to the app at the first
+        registration. (Not in Flask.)"""
+        self.record_once(lambda s: s.app.before_serving_funcs.append(f))
+        return f
+
+    @setupmethod
+    def after_serving(self, f: F) -> F:
+        """Run ``f()`` when an ASGI server shuts down, like the app's
+        :meth:`~phial.Phial.after_serving`; added to the app at the first
+        registration. (Not in Flask.)"""
+        self.record_once(lambda s: s.app.after_serving_funcs.append(f))
         return f
 
     @setupmethod

@@ -123,6 +123,13 @@ class Scaffold:
         self.url_default_functions: dict[ft.AppOrBlueprintKey, list[ft.URLDefaultCallable]] = (
             defaultdict(list)
         )
+        # -- websocket hooks (not in Flask; keyed by scope like the request hooks) --
+        self.before_websocket_funcs: dict[ft.AppOrBlueprintKey, list[t.Callable[[], t.Any]]] = (
+            defaultdict(list)
+        )
+        self.after_websocket_funcs: dict[ft.AppOrBlueprintKey, list[t.Callable[[t.Any], t.Any]]] = (
+            defaultdict(list)
+        )
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name!r}>"
@@ -290,6 +297,23 @@ class Scaffold:
     def teardown_request(self, f: ft.T_teardown) -> ft.T_teardown:
         """Run ``f(exc)`` when the request context is popped, even after an error."""
         self.teardown_request_funcs.setdefault(None, []).append(f)
+        return f
+
+    @setupmethod
+    def before_websocket(self, f: F) -> F:
+        """Run ``f()`` before each websocket view, after the URL value
+        preprocessors; a non-``None`` return value refuses the connection
+        (closing it, or refusing the handshake, without running the view).
+        (Not in Flask.)"""
+        self.before_websocket_funcs.setdefault(None, []).append(f)
+        return f
+
+    @setupmethod
+    def after_websocket(self, f: F) -> F:
+        """Run ``f(rv)`` after each websocket view returns normally, where
+        ``rv`` is what the view returned (usually ``None``); ``f`` returns the
+        value passed to the next one. (Not in Flask.)"""
+        self.after_websocket_funcs.setdefault(None, []).append(f)
         return f
 
     @setupmethod

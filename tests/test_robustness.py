@@ -962,3 +962,84 @@ def test_multipart_result_does_not_depend_on_where_reads_split(
         f.close()
     assert list(form.items(multi=True)) == [("a", ""), ("b", "x\r\r\n")]
     assert read == [("f", b"\r\n--BN")]
+
+
+# -- a body cut short (the client left mid-body) ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("path", "content_type", "body"),
+    [
+        ("/data", None, b"a" * 40),
+        ("/stream", None, b"a" * 40),
+        ("/form", "application/x-www-form-urlencoded", b"a=" + b"b" * 40),
+        (
+            "/form",
+            "multipart/form-data; boundary=x",
+            b'--x\r\nContent-Disposition: form-data; name="a"\r\n\r\nbbbb',
+        ),
+        ("/json", "application/json", b'{"a": "' + b"b" * 40),
+    ],
+)
+@pytest.mark.parametrize("terminated", [True, False])
+def test_body_shorter_than_content_length_is_400_not_truncated(
+    body_app: Phial, path: str, content_type: str | None, body: bytes, terminated: bool
+) -> None:
+    """gunicorn sets ``wsgi.input_terminated`` and, when a client leaves
+    mid-body, hands the app what arrived; Werkzeug then reads that truncated
+    body as if it were complete."""
+    environ = _environ(path, "POST", body, content_type=content_type)
+    environ["CONTENT_LENGTH"] = str(len(body) + 100)
+    environ["wsgi.input_terminated"] = terminated
+    status, _, page = _call(body_app, environ)
+    assert status.startswith("400"), page
+
+
+def test_body_of_exactly_content_length_is_read_whole(body_app: Phial) -> None:
+    environ = _environ("/stream", "POST", b"a" * 70_000)
+    environ["wsgi.input_terminated"] = True
+    status, _, page = _call(body_app, environ)
+    assert (status, page) == ("200 OK", b"70000")
+
+
+def test_stream_readline_of_a_declared_body(app: Phial) -> None:
+    @app.post("/")
+    def lines() -> t.Any:
+        stream = request.stream
+        return [stream.readline().decode(), stream.readline().decode(), stream.readline().decode()]
+
+    environ = _environ("/", "POST", b"one\ntwo")
+    environ["wsgi.input_terminated"] = True
+    status, _, page = _call(app, environ)
+    assert (status, json.loads(page)) == ("200 OK", ["one\n", "two", ""])
+
+
+def test_declared_body_never_reads_with_a_negative_size(app: Phial) -> None:
+
+    class SizedOnly(io.BytesIO):
+        """An input like granian's: a negative size is an error."""
+
+        def read(self, size: int | None = -1) -> bytes:
+            if size is None or size < 0:
+                raise OverflowError("can't convert negative int to unsigned")
+            return super().read(size)
+
+    @app.post("/echo")
+    def echo() -> bytes:
+        return request.get_data()
+
+    body = b'{"a": 1}'
+    environ = {
+        "REQUEST_METHOD": "POST",
+        "PATH_INFO": "/echo",
+        "SERVER_NAME": "localhost",
+        "SERVER_PORT": "80",
+        "wsgi.url_scheme": "http",
+        "wsgi.input": SizedOnly(body),
+        "CONTENT_LENGTH": str(len(body)),
+        "CONTENT_TYPE": "application/json",
+    }
+    out: list[str] = []
+    chunks = app.wsgi_app(environ, lambda status, headers, exc=None: out.append(status))
+    assert out == ["200 OK"]
+    assert b"".join(chunks) == body

@@ -33,7 +33,7 @@ from functools import partial
 from io import BytesIO
 from urllib.parse import unquote_to_bytes
 
-from werkzeug.exceptions import BadRequest, HTTPException, RequestEntityTooLarge
+from werkzeug.exceptions import BadRequest, HTTPException, RequestEntityTooLarge, RequestTimeout
 
 from ._asgi_body import DEFAULT_BODY_BUFFER_SIZE, ENVIRON_KEY, StreamingBody, SyncReader
 from ._async import _cv_server_loop, is_async_callable
@@ -56,6 +56,9 @@ _cv_in_context: contextvars.ContextVar[_InContext] = contextvars.ContextVar("phi
 
 #: Threads for sync callables when ``ASGI_THREAD_POOL_SIZE`` is not configured.
 DEFAULT_THREAD_POOL_SIZE = 40
+
+#: Seconds the request body may stall when ``BODY_TIMEOUT`` is not configured.
+DEFAULT_BODY_TIMEOUT = 60.0
 
 _END = object()
 _EMPTY_STATUS = frozenset((204, 304))
@@ -263,6 +266,28 @@ async def _receive_body(
     return b"".join(chunks), False
 
 
+async def _receive_guarded_body(
+    app: Phial, receive: Receive, limit: int | None
+) -> tuple[bytes, bool] | tuple[bytes, None] | HTTPException | None:
+    """:func:`_receive_body` with the slow-body guard: ``RequestTimeout`` (408)
+    when the client sends nothing for ``BODY_TIMEOUT`` seconds.
+
+    The bound is on each wait, as with nginx's ``client_body_timeout``; the
+    view never runs with a partial body.
+    """
+    timeout = app.config.get("BODY_TIMEOUT", DEFAULT_BODY_TIMEOUT)
+    if timeout is None:
+        return await _receive_body(receive, limit, app)
+
+    async def receive_within() -> Message:
+        return await asyncio.wait_for(receive(), timeout)
+
+    try:
+        return await _receive_body(receive_within, limit, app)
+    except asyncio.TimeoutError:  # not yet the builtin TimeoutError on Python 3.10
+        return RequestTimeout(f"The request body did not arrive within {timeout:g} seconds.")
+
+
 async def _send_error(send: Send, error: BadRequest) -> None:
     body = error.get_body().encode()
     await send(
@@ -291,24 +316,37 @@ async def _serve_http(app: Phial, scope: Scope, receive: Receive, send: Send) ->
     limit: int | None = app.config["MAX_CONTENT_LENGTH"]
     length = environ.get("CONTENT_LENGTH")
     too_large = limit is not None and length is not None and int(length) > limit
+    refusal: HTTPException | None = RequestEntityTooLarge() if too_large else None
     if not too_large:
-        received = await _receive_body(receive, limit, app)
+        received: tuple[bytes, bool | None] | HTTPException | None
+        if (
+            length is None
+            and "HTTP_TRANSFER_ENCODING" not in environ
+            and scope.get("http_version") != "2"
+        ):
+            # HTTP/1 without a framed body has none: the first receive is immediate.
+            received = await _receive_body(receive, limit, app)
+        else:
+            received = await _receive_guarded_body(app, receive, limit)
         if received is None:
             return  # the client left before sending its body: nobody to answer
-        body, large = received
-        if large is None:
-            _stream_body(environ, receive, body, limit)
-        elif body:
-            too_large = large
-            stream.write(body)
-            stream.seek(0)
+        if isinstance(received, HTTPException):
+            refusal = received
         else:
-            too_large = large
+            body, large = received
+            if large is None:
+                # Past ASGI_BODY_BUFFER_SIZE the rest is read on demand.
+                _stream_body(environ, receive, body, limit)
+            elif large:
+                refusal = RequestEntityTooLarge()
+            elif body:
+                stream.write(body)
+                stream.seek(0)
     # The request runs in a context of its own that its sync callables share
     # (see call_async), so contexts pushed in a worker thread, as
     # stream_with_context does, pop in the same context they were pushed in.
     context = contextvars.copy_context()
-    await _InContext(context, _run_request(app, context, scope, environ, too_large, receive, send))
+    await _InContext(context, _run_request(app, context, scope, environ, refusal, receive, send))
 
 
 def _buffer_size(app: Phial) -> int | None:
@@ -375,7 +413,7 @@ async def _run_request(
     context: contextvars.Context,
     scope: Scope,
     environ: dict[str, t.Any],
-    too_large: bool,
+    refusal: HTTPException | None,
     receive: Receive,
     send: Send,
 ) -> None:
@@ -386,9 +424,9 @@ async def _run_request(
     try:
         try:
             ctx.push()
-            if too_large:
-                # Answered before the view, through the usual error handling.
-                rv = await app._handle_user_exception(ctx, RequestEntityTooLarge(), True)
+            if refusal is not None:
+                # Answered before the view (413, 408), through the usual error handling.
+                rv = await app._handle_user_exception(ctx, refusal, True)
                 response = await app._finalize(ctx, rv, True)
                 response.headers["Connection"] = "close"
             else:

@@ -30,14 +30,19 @@ import sys
 import typing as t
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
+from inspect import CO_COROUTINE
 from io import BytesIO
+from types import FunctionType
 from urllib.parse import unquote_to_bytes
 
+from werkzeug.datastructures import Headers
 from werkzeug.exceptions import BadRequest, HTTPException, RequestEntityTooLarge
+from werkzeug.wrappers import Response as BaseResponse
 
 from ._async import _cv_server_loop, is_async_callable
 from .globals import _cv_app, _cv_request, _cv_websocket
 from .websocket import Websocket, WebsocketDisconnect
+from .wrappers import _SafeHeaders
 
 if t.TYPE_CHECKING:
     from .app import Phial
@@ -57,20 +62,32 @@ _cv_in_context: contextvars.ContextVar[_InContext] = contextvars.ContextVar("phi
 DEFAULT_THREAD_POOL_SIZE = 40
 
 _END = object()
+_BASE_CLOSE = BaseResponse.close
+#: Header classes whose ``_list`` is exactly what ``to_wsgi_list`` returns.
+_PLAIN_HEADERS = frozenset((Headers, _SafeHeaders))
+_PROTOCOLS = {"1.1": "HTTP/1.1", "1.0": "HTTP/1.0", "2": "HTTP/2", "3": "HTTP/3"}
+#: Methods whose requests carry a body only when a header announces it.
+_BODILESS_METHODS = frozenset(("GET", "HEAD"))
 _EMPTY_STATUS = frozenset((204, 304))
 
 
-async def serve_asgi(app: Phial, scope: Scope, receive: Receive, send: Send) -> None:
-    """Handle one ASGI connection (``http``, ``websocket`` or ``lifespan``) with ``app``."""
+def serve_asgi(app: Phial, scope: Scope, receive: Receive, send: Send) -> t.Awaitable[None]:
+    """Handle one ASGI connection (``http``, ``websocket`` or ``lifespan``) with ``app``.
+
+    A plain function returning the handler's coroutine: one coroutine less per request.
+    """
     kind = scope["type"]
     if kind == "http":
-        await _serve_http(app, scope, receive, send)
-    elif kind == "lifespan":
-        await _serve_lifespan(app, receive, send)
-    elif kind == "websocket":
-        await _serve_websocket(app, scope, receive, send)
-    else:
-        raise ValueError(f"phial cannot serve ASGI scopes of type {kind!r}.")
+        return _serve_http(app, scope, receive, send)
+    if kind == "lifespan":
+        return _serve_lifespan(app, receive, send)
+    if kind == "websocket":
+        return _serve_websocket(app, scope, receive, send)
+    return _unsupported(kind)
+
+
+async def _unsupported(kind: str) -> None:
+    raise ValueError(f"phial cannot serve ASGI scopes of type {kind!r}.")
 
 
 # -- calling user code --------------------------------------------------------------
@@ -90,21 +107,31 @@ def _worker_context(ctx: RequestContext | None) -> contextvars.Context:
     return contextvars.copy_context()
 
 
-async def call_async(
+def call_async(
     app: Phial, func: t.Callable[..., t.Any], *args: t.Any, **kwargs: t.Any
-) -> t.Any:
-    """Call a user callable from the event loop and return its result.
+) -> t.Awaitable[t.Any]:
+    """Call a user callable from the event loop; await the result.
 
-    Coroutine functions are awaited directly. Anything else runs in the app's
-    thread pool (see the module docstring) in the request's context; if it
-    returns an awaitable (a sync wrapper around a coroutine function), that is
-    awaited on the loop.
+    Coroutine functions are called directly (their coroutine is what is
+    awaited). Anything else runs in the app's thread pool (see the module
+    docstring) in the request's context; if it returns an awaitable (a sync
+    wrapper around a coroutine function), that is awaited on the loop.
     """
-    # Asked of the callable itself, not through ensure_sync's cache: per-request
-    # callables (after_this_request) must not be retained, and bound methods
-    # compare equal without being identical.
-    if is_async_callable(func):
-        return await func(*args, **kwargs)
+    # A plain ``async def`` function, the common case, is recognised by its
+    # code flags alone; everything else is asked of the callable itself, not
+    # through ensure_sync's cache: per-request callables (after_this_request)
+    # must not be retained, and bound methods compare equal without being
+    # identical.
+    if (
+        func.__class__ is FunctionType and func.__code__.co_flags & CO_COROUTINE
+    ) or is_async_callable(func):
+        return t.cast(t.Awaitable[t.Any], func(*args, **kwargs))
+    return _call_in_pool(app, func, args, kwargs)
+
+
+async def _call_in_pool(
+    app: Phial, func: t.Callable[..., t.Any], args: tuple[t.Any, ...], kwargs: dict[str, t.Any]
+) -> t.Any:
     wctx = _worker_context(_cv_request.get(None))
     call = partial(wctx.run, func, *args, **kwargs) if kwargs else partial(wctx.run, func, *args)
     rv = await _in_pool(app, call)
@@ -174,12 +201,13 @@ def build_environ(scope: Scope, body: t.IO[bytes]) -> dict[str, t.Any]:
         if not rest or rest[0] == "/":
             path = rest
     scheme = scope.get("scheme") or "http"
+    version = scope.get("http_version", "1.1")
     environ: dict[str, t.Any] = {
         "REQUEST_METHOD": scope.get("method", "GET"),
         "SCRIPT_NAME": script_name,
         "PATH_INFO": path,
         "QUERY_STRING": scope.get("query_string", b"").decode("latin-1"),
-        "SERVER_PROTOCOL": f"HTTP/{scope.get('http_version', '1.1')}",
+        "SERVER_PROTOCOL": _PROTOCOLS.get(version) or f"HTTP/{version}",
         "wsgi.version": (1, 0),
         "wsgi.url_scheme": scheme,
         "wsgi.input": body,
@@ -201,18 +229,38 @@ def build_environ(scope: Scope, body: t.IO[bytes]) -> dict[str, t.Any]:
     if client:
         environ["REMOTE_ADDR"] = client[0]
         environ["REMOTE_PORT"] = str(client[1])
+    keys = _HEADER_KEYS
     for raw_name, raw_value in scope["headers"]:
-        name = raw_name.decode("latin-1")
-        if "_" in name:
+        key = keys.get(raw_name, _END)
+        if key is _END:
+            key = _header_key(raw_name)
+        if key is None:
             continue
-        key = name.upper().replace("-", "_")
-        if key != "CONTENT_TYPE" and key != "CONTENT_LENGTH":
-            key = "HTTP_" + key
         value = raw_value.decode("latin-1")
         if key in environ:
             value = environ[key] + ("; " if key == "HTTP_COOKIE" else ",") + value
         environ[key] = value
     return environ
+
+
+#: Raw header name -> environ key (``None``: dropped); header names repeat across
+#: requests, so each is converted once. Bounded: names are client-chosen.
+_HEADER_KEYS: dict[bytes, t.Any] = {}
+
+
+def _header_key(raw_name: bytes) -> str | None:
+    name = raw_name.decode("latin-1")
+    key: str | None
+    if "_" in name:
+        key = None
+    else:
+        key = name.upper().replace("-", "_")
+        if key != "CONTENT_TYPE" and key != "CONTENT_LENGTH":
+            key = "HTTP_" + key
+    if len(_HEADER_KEYS) >= 256:
+        _HEADER_KEYS.clear()
+    _HEADER_KEYS[raw_name] = key
+    return key
 
 
 def _framing_error(environ: dict[str, t.Any]) -> str | None:
@@ -274,21 +322,29 @@ async def _serve_http(app: Phial, scope: Scope, receive: Receive, send: Send) ->
         app._finish_setup()
     stream = BytesIO()
     environ = build_environ(scope, stream)
-    problem = _framing_error(environ)
-    if problem is not None:
-        await _send_error(send, BadRequest(problem))
-        return
-    limit: int | None = app.config["MAX_CONTENT_LENGTH"]
     length = environ.get("CONTENT_LENGTH")
-    too_large = limit is not None and length is not None and int(length) > limit
-    if not too_large:
-        received = await _receive_body(receive, limit)
-        if received is None:
-            return  # the client left before sending its body: nobody to answer
-        body, too_large = received
-        if body:
-            stream.write(body)
-            stream.seek(0)
+    too_large = False
+    if (
+        length is not None
+        or environ["REQUEST_METHOD"] not in _BODILESS_METHODS
+        or "HTTP_TRANSFER_ENCODING" in environ
+    ):
+        # A GET or HEAD without Content-Length or Transfer-Encoding has no
+        # body: it is not waited for (the server's empty message stays queued).
+        problem = _framing_error(environ)
+        if problem is not None:
+            await _send_error(send, BadRequest(problem))
+            return
+        limit: int | None = app.config["MAX_CONTENT_LENGTH"]
+        too_large = limit is not None and length is not None and int(length) > limit
+        if not too_large:
+            received = await _receive_body(receive, limit)
+            if received is None:
+                return  # the client left before sending its body: nobody to answer
+            body, too_large = received
+            if body:
+                stream.write(body)
+                stream.seek(0)
     # The request runs in a context of its own that its sync callables share
     # (see call_async), so contexts pushed in a worker thread, as
     # stream_with_context does, pop in the same context they were pushed in.
@@ -398,6 +454,34 @@ async def send_response(
     """
     status = response.status_code
     body = response.response
+    if (
+        body.__class__ is list
+        and len(body) == 1
+        and body[0].__class__ is bytes
+        and status >= 200
+        and status not in _EMPTY_STATUS
+        and not response.autocorrect_location_header
+        and not response._on_close
+        and response.__class__.close is _BASE_CLOSE
+        and response.headers.__class__ in _PLAIN_HEADERS
+        and environ["REQUEST_METHOD"] != "HEAD"
+    ):
+        # A finished single-chunk body (what make_response builds for str,
+        # bytes, dict and list): the same messages as below, built directly,
+        # and closing it has nothing to do.
+        headers = []
+        has_length = False
+        for key, value in response.headers._list:
+            name = key.lower()
+            if name == "content-length":
+                has_length = True
+            headers.append((name.encode("latin-1"), value.encode("latin-1")))
+        data = body[0]
+        if not has_length:
+            headers.append((b"content-length", str(len(data)).encode()))
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": data})
+        return
     buffered = isinstance(body, (list, tuple))
     data = b"".join(c.encode() if isinstance(c, str) else c for c in body) if buffered else b""
     adjust = status < 200 or status in _EMPTY_STATUS or response.autocorrect_location_header

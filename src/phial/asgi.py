@@ -435,7 +435,69 @@ async def _run_request(
         if error is not None and app.should_ignore_error(error):
             error = None
         await ctx._apop(error)
-    await send_response(app, ctx, response, environ, receive, send)
+    headers = _single_chunk_headers(response, environ)
+    if headers is None:
+        await send_response(app, ctx, response, environ, receive, send)
+    else:
+        # What send_response sends for this response, without its coroutine.
+        await send(
+            {"type": "http.response.start", "status": response.status_code, "headers": headers}
+        )
+        await send({"type": "http.response.body", "body": response.response[0]})  # type: ignore[index]  # a one-item list, checked
+
+
+def _single_chunk_headers(
+    response: Response, environ: dict[str, t.Any]
+) -> list[tuple[bytes, bytes]] | None:
+    """The raw headers when ``response`` is a finished single-chunk body that
+    can be sent as is (what make_response builds for str, bytes, dict and
+    list); ``None`` when :func:`send_response` must handle it.
+
+    For such a response send_response would send the same two messages, and
+    closing it has nothing to do: its body has no ``close`` and it has no
+    ``call_on_close`` functions.
+    """
+    body = response.response
+    status = response.status_code
+    if (
+        body.__class__ is not list
+        or len(body) != 1
+        or body[0].__class__ is not bytes
+        or status < 200
+        or status in _EMPTY_STATUS
+        or response.autocorrect_location_header
+        or response._on_close
+        or response.__class__.close is not _BASE_CLOSE
+        or response.headers.__class__ not in _PLAIN_HEADERS
+        or environ["REQUEST_METHOD"] == "HEAD"
+    ):
+        return None
+    raw = _RAW_HEADERS
+    headers = []
+    has_length = False
+    for item in response.headers._list:
+        pair = raw.get(item)
+        if pair is None:
+            pair = _raw_header(item)
+        if pair[0] == b"content-length":
+            has_length = True
+        headers.append(pair)
+    if not has_length:
+        headers.append((b"content-length", str(len(body[0])).encode()))
+    return headers
+
+
+#: ``(name, value)`` header -> its lower-cased latin-1 form. Most responses
+#: repeat the same few headers; once full, new ones are encoded uncached.
+#: Cookies are never kept: they are per client, and may be secret.
+_RAW_HEADERS: dict[tuple[str, str], tuple[bytes, bytes]] = {}
+
+
+def _raw_header(item: tuple[str, str]) -> tuple[bytes, bytes]:
+    pair = (item[0].lower().encode("latin-1"), item[1].encode("latin-1"))
+    if len(_RAW_HEADERS) < 512 and pair[0] != b"set-cookie":
+        _RAW_HEADERS[item] = pair
+    return pair
 
 
 async def send_response(
@@ -454,34 +516,6 @@ async def send_response(
     """
     status = response.status_code
     body = response.response
-    if (
-        body.__class__ is list
-        and len(body) == 1
-        and body[0].__class__ is bytes
-        and status >= 200
-        and status not in _EMPTY_STATUS
-        and not response.autocorrect_location_header
-        and not response._on_close
-        and response.__class__.close is _BASE_CLOSE
-        and response.headers.__class__ in _PLAIN_HEADERS
-        and environ["REQUEST_METHOD"] != "HEAD"
-    ):
-        # A finished single-chunk body (what make_response builds for str,
-        # bytes, dict and list): the same messages as below, built directly,
-        # and closing it has nothing to do.
-        headers = []
-        has_length = False
-        for key, value in response.headers._list:
-            name = key.lower()
-            if name == "content-length":
-                has_length = True
-            headers.append((name.encode("latin-1"), value.encode("latin-1")))
-        data = body[0]
-        if not has_length:
-            headers.append((b"content-length", str(len(data)).encode()))
-        await send({"type": "http.response.start", "status": status, "headers": headers})
-        await send({"type": "http.response.body", "body": data})
-        return
     buffered = isinstance(body, (list, tuple))
     data = b"".join(c.encode() if isinstance(c, str) else c for c in body) if buffered else b""
     adjust = status < 200 or status in _EMPTY_STATUS or response.autocorrect_location_header

@@ -653,6 +653,8 @@ class Phial(App):
             if headers:
                 headers, text_type, extra = _split_plain_headers(headers, text_type)
             rv = response_class._from_bytes(body, text_type, extra_headers=extra)
+            if status.__class__ is int and status == 200:
+                status = None  # what _from_bytes set already: skip the status setter
         elif rv.__class__ is not response_class and not isinstance(rv, response_class):
             if isinstance(rv, (str, bytes, bytearray, cabc.Iterator, cabc.AsyncIterator)):
                 rv = response_class(

@@ -125,7 +125,7 @@ def call_async(
     if (
         func.__class__ is FunctionType and func.__code__.co_flags & CO_COROUTINE
     ) or is_async_callable(func):
-        return t.cast(t.Awaitable[t.Any], func(*args, **kwargs))
+        return t.cast("t.Awaitable[t.Any]", func(*args, **kwargs))
     return _call_in_pool(app, func, args, kwargs)
 
 

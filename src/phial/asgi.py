@@ -434,7 +434,8 @@ async def _run_request(
             preserve(ctx)
         if error is not None and app.should_ignore_error(error):
             error = None
-        await ctx._apop(error)
+        if not ctx._pop_without_teardown():
+            await ctx._apop(error)
     headers = _single_chunk_headers(response, environ)
     if headers is None:
         await send_response(app, ctx, response, environ, receive, send)

@@ -322,6 +322,29 @@ class RequestContext:
                 await app_ctx._apop(exc)
             self._check_popped(ctx)
 
+    def _pop_without_teardown(self) -> bool:
+        """:meth:`_apop` done synchronously when there is nothing to await: no
+        teardown functions or receivers at either level. ``False`` (and nothing
+        done) otherwise; the ASGI driver then awaits :meth:`_apop`."""
+        app = self.app
+        if (
+            app.teardown_request_funcs
+            or request_tearing_down.receivers
+            or app.teardown_appcontext_funcs
+            or appcontext_tearing_down.receivers
+        ):
+            return False
+        clear_request = len(self._cv_tokens) == 1
+        try:
+            if clear_request:
+                self._close_request()
+        finally:
+            ctx, app_ctx = self._reset(clear_request)
+            if app_ctx is not None:
+                app_ctx._popped(app_ctx._reset())
+            self._check_popped(ctx)
+        return True
+
     def _close_request(self) -> None:
         request_close = getattr(self.request, "close", None)
         if request_close is not None:

@@ -6,7 +6,9 @@ step does lives in :mod:`phial.app`. The request is turned into a WSGI-style
 environ so ``request_class(environ)`` and everything built on it work
 unchanged, and the body (within ``MAX_CONTENT_LENGTH``) is received before the
 pipeline runs, so ``request.form``, ``get_json()``, ``files``, ``data`` and
-``stream`` never wait on the network, in sync and async views alike.
+``stream`` never wait on the network, in sync and async views alike. A GET or
+HEAD request without ``Content-Length`` or ``Transfer-Encoding`` has no body
+and is not waited for.
 
 Synchronous user callables (views, hooks, error handlers, teardown functions,
 sync response generators) run in a bounded thread pool, never on the event

@@ -965,3 +965,34 @@ def test_async_views_are_called_without_the_thread_pool() -> None:
     sent = run_asgi(app, make_scope())
     assert body_of(sent) == threading.current_thread().name.encode()
     assert app._asgi_pool is None
+
+
+def test_requests_leave_no_reference_cycles() -> None:
+    """Everything a request made is freed by reference counting, not left to
+    the cyclic garbage collector (which would then run far more often)."""
+    import gc
+
+    app = Phial(__name__)
+
+    @app.get("/")
+    async def index() -> str:
+        return "ok"
+
+    async def receive() -> Message:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: t.MutableMapping[str, t.Any]) -> None:
+        pass
+
+    async def main() -> int:
+        await app(make_scope(), receive, send)  # the first request also sets the app up
+        gc.collect()
+        gc.disable()
+        try:
+            for _ in range(10):
+                await app(make_scope(), receive, send)
+            return gc.collect()
+        finally:
+            gc.enable()
+
+    assert asyncio.run(main()) == 0

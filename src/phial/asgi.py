@@ -57,8 +57,16 @@ Receive = t.Callable[[], t.Awaitable[Message]]
 Send = t.Callable[[Message], t.Awaitable[None]]
 T = t.TypeVar("T")
 
-#: Inside a request's context: the object running the request in it.
-_cv_in_context: contextvars.ContextVar[_InContext] = contextvars.ContextVar("phial.asgi_request")
+
+#: Inside a request's context: what its :class:`_InContext` shares with the code
+#: it runs, a one-item list (cheaper per request than an object) holding a
+#: future that is done when the last thread-pool job started there has left the
+#: context. Tasks the request spawns see it too (they copy the context). Not
+#: the _InContext itself: that holds the context, and the cycle would leave
+#: every request's objects to the cyclic garbage collector.
+_cv_pool_state: contextvars.ContextVar[list[asyncio.Future[None] | None]] = contextvars.ContextVar(
+    "phial.asgi_pool_state"
+)
 
 #: Threads for sync callables when ``ASGI_THREAD_POOL_SIZE`` is not configured.
 DEFAULT_THREAD_POOL_SIZE = 40
@@ -153,9 +161,9 @@ def _in_pool(app: Phial, call: t.Callable[[], T]) -> asyncio.Future[T]:
     future: asyncio.Future[T] = loop.create_future()
     # Set once the job has left the context, even if ``future`` was cancelled.
     idle: asyncio.Future[None] = loop.create_future()
-    owner = _cv_in_context.get(None)
-    if owner is not None:
-        owner._busy = idle
+    state = _cv_pool_state.get(None)
+    if state is not None:
+        state[0] = idle
 
     def transfer(done: concurrent.futures.Future[T]) -> None:
         idle.set_result(None)
@@ -361,14 +369,13 @@ class _InContext:
     cost of a task; this works on 3.10 too and creates nothing.
     """
 
-    __slots__ = ("_busy", "_context", "_coro")
+    __slots__ = ("_context", "_coro", "_state")
 
     def __init__(self, context: contextvars.Context, coro: t.Coroutine[t.Any, t.Any, t.Any]):
         self._context = context
         self._coro = coro
-        #: Done when the last thread-pool job has left ``context`` (see _in_pool).
-        self._busy: asyncio.Future[None] | None = None
-        context.run(_cv_in_context.set, self)
+        self._state: list[asyncio.Future[None] | None] = [None]
+        context.run(_cv_pool_state.set, self._state)
 
     def __await__(self) -> t.Generator[t.Any, t.Any, t.Any]:
         run = self._context.run
@@ -391,7 +398,7 @@ class _InContext:
     def _wait_idle(self) -> t.Generator[t.Any, t.Any, None]:
         """Wait until no pool job is inside the context: an exception thrown in
         (a cancellation) may arrive while a sync callable still runs there."""
-        busy = self._busy
+        busy = self._state[0]
         while busy is not None and not busy.done():
             try:
                 yield from asyncio.shield(busy).__await__()

@@ -825,3 +825,174 @@ def test_response_headers(app: Phial) -> None:
     assert body_of(messages) == b""
     messages = run_asgi(app, make_scope(path="/moved", raw_path=b"/moved"))
     assert headers_of(messages)[b"location"] == b"http://example.test/there"
+
+
+# -- hot path: what the fast paths must keep ------------------------------------------------
+
+
+def _serve_counting_receive(
+    app: Phial, scope: dict[str, t.Any], body: bytes = b""
+) -> tuple[list[Message], int]:
+    """Serve one request; the messages sent and how often ``receive`` was awaited."""
+
+    async def main() -> tuple[list[Message], int]:
+        sent: list[Message] = []
+        calls = 0
+
+        async def receive() -> Message:
+            nonlocal calls
+            calls += 1
+            if calls == 1:
+                return {"type": "http.request", "body": body, "more_body": False}
+            return {"type": "http.disconnect"}
+
+        async def send(message: t.MutableMapping[str, t.Any]) -> None:
+            sent.append(dict(message))
+
+        await app(scope, receive, send)
+        return sent, calls
+
+    return asyncio.run(main())
+
+
+@pytest.mark.parametrize("method", ["GET", "HEAD"])
+def test_bodiless_get_and_head_do_not_wait_for_a_body(method: str) -> None:
+    app = Phial(__name__)
+
+    @app.get("/")
+    async def index() -> str:
+        return f"data={request.get_data()!r}"
+
+    sent, calls = _serve_counting_receive(app, make_scope(method=method))
+    assert calls == 0
+    assert sent[0]["status"] == 200
+    if method == "GET":
+        assert body_of(sent) == b"data=b''"
+
+
+def test_get_with_a_content_length_still_receives_its_body() -> None:
+    app = Phial(__name__)
+
+    @app.get("/")
+    async def index() -> str:
+        return request.get_data(as_text=True)
+
+    scope = make_scope(headers=[(b"host", b"example.test"), (b"content-length", b"5")])
+    sent, calls = _serve_counting_receive(app, scope, b"hello")
+    assert calls == 1
+    assert body_of(sent) == b"hello"
+
+
+def test_post_without_length_still_receives_its_body() -> None:
+    app = Phial(__name__)
+
+    @app.post("/")
+    async def index() -> str:
+        return request.get_data(as_text=True)
+
+    sent, calls = _serve_counting_receive(app, make_scope(method="POST"), b"chunk")
+    assert calls == 1
+    assert body_of(sent) == b"chunk"
+
+
+def test_single_chunk_response_is_two_messages_with_lowercase_headers() -> None:
+    app = Phial(__name__)
+
+    @app.get("/")
+    async def index() -> tuple[str, int, dict[str, str]]:
+        return "hi", 201, {"X-Thing": "1", "Set-Cookie": "a=b"}
+
+    sent = run_asgi(app, make_scope())
+    assert [m["type"] for m in sent] == ["http.response.start", "http.response.body"]
+    assert sent[0]["status"] == 201
+    assert sent[0]["headers"] == [
+        (b"content-type", b"text/html; charset=utf-8"),
+        (b"x-thing", b"1"),
+        (b"set-cookie", b"a=b"),
+        (b"content-length", b"2"),
+    ]
+    assert sent[1] == {"type": "http.response.body", "body": b"hi"}
+    # Encoded header pairs are cached, but never cookies (per client, maybe secret).
+    from phial.asgi import _RAW_HEADERS
+
+    assert ("X-Thing", "1") in _RAW_HEADERS
+    assert ("Set-Cookie", "a=b") not in _RAW_HEADERS
+
+
+def test_single_chunk_response_still_runs_close_callbacks() -> None:
+    app = Phial(__name__)
+    closed: list[bool] = []
+
+    @app.get("/")
+    async def index() -> t.Any:
+        response = app.make_response("hi")
+        response.call_on_close(lambda: closed.append(True))
+        return response
+
+    sent = run_asgi(app, make_scope())
+    assert body_of(sent) == b"hi"
+    assert closed == [True]
+
+
+def test_teardown_functions_still_run_over_asgi() -> None:
+    app = Phial(__name__)
+    seen: list[str] = []
+
+    @app.get("/")
+    async def index() -> str:
+        return "ok"
+
+    @app.teardown_request
+    def request_down(exc: BaseException | None) -> None:
+        seen.append("request")
+
+    @app.teardown_appcontext
+    async def app_down(exc: BaseException | None) -> None:
+        seen.append("app")
+
+    sent = run_asgi(app, make_scope())
+    assert body_of(sent) == b"ok"
+    assert seen == ["request", "app"]
+
+
+def test_async_views_are_called_without_the_thread_pool() -> None:
+    app = Phial(__name__)
+
+    @app.get("/")
+    async def index() -> str:
+        return threading.current_thread().name
+
+    sent = run_asgi(app, make_scope())
+    assert body_of(sent) == threading.current_thread().name.encode()
+    assert app._asgi_pool is None
+
+
+def test_requests_leave_no_reference_cycles() -> None:
+    """Everything a request made is freed by reference counting, not left to
+    the cyclic garbage collector (which would then run far more often)."""
+    import gc
+
+    app = Phial(__name__)
+
+    @app.get("/")
+    async def index() -> str:
+        return "ok"
+
+    async def receive() -> Message:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: t.MutableMapping[str, t.Any]) -> None:
+        pass
+
+    async def main() -> int:
+        await app(make_scope(), receive, send)  # the first request also sets the app up
+        gc.collect()
+        gc.disable()
+        try:
+            for _ in range(10):
+                await app(make_scope(), receive, send)
+            return gc.collect()
+        finally:
+            gc.enable()
+
+    assert asyncio.run(main()) == 0

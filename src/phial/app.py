@@ -186,9 +186,7 @@ class Phial(App):
 
     def asgi_app(self, scope: t.Any, receive: t.Any, send: t.Any) -> t.Any:
         """The ASGI application; wrap this attribute to add ASGI middleware."""
-        from .asgi import serve_asgi
-
-        return serve_asgi(self, scope, receive, send)
+        return (_asgi or _import_asgi()).serve_asgi(self, scope, receive, send)
 
     def add_background_task(
         self, func: t.Callable[..., t.Any], *args: t.Any, **kwargs: t.Any
@@ -310,9 +308,7 @@ class Phial(App):
     async def _call(self, aio: bool, func: t.Callable[..., t.Any], *args: t.Any) -> t.Any:
         """Call a user callable: synchronously over WSGI, awaited over ASGI."""
         if aio:
-            from .asgi import call_async
-
-            return await call_async(self, func, *args)
+            return await (_asgi or _import_asgi()).call_async(self, func, *args)
         return self.ensure_sync(func)(*args)
 
     async def _call_once(self, aio: bool, func: t.Callable[..., t.Any], *args: t.Any) -> t.Any:
@@ -386,8 +382,7 @@ class Phial(App):
         view = self.view_functions[rule.endpoint]
         view_args: dict[str, t.Any] = request.view_args  # type: ignore[assignment]  # set with rule
         if aio:
-            from .asgi import call_async
-
+            call_async = (_asgi or _import_asgi()).call_async
             return t.cast(ft.ResponseReturnValue, await call_async(self, view, **view_args))
         return t.cast(ft.ResponseReturnValue, self.ensure_sync(view)(**view_args))
 
@@ -1048,6 +1043,19 @@ class Phial(App):
             # A reloaded process starts from scratch; a plain restart in the same
             # process (tests) may register again.
             self._got_first_request = False
+
+
+#: :mod:`phial.asgi`, imported by the first ASGI call (WSGI-only apps never need it);
+#: held here because an import statement in the hot path costs a microsecond per call.
+_asgi: t.Any = None
+
+
+def _import_asgi() -> t.Any:
+    global _asgi
+    from . import asgi
+
+    _asgi = asgi
+    return asgi
 
 
 def _split_plain_headers(

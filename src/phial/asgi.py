@@ -6,7 +6,9 @@ step does lives in :mod:`phial.app`. The request is turned into a WSGI-style
 environ so ``request_class(environ)`` and everything built on it work
 unchanged, and the body (within ``MAX_CONTENT_LENGTH``) is received before the
 pipeline runs, so ``request.form``, ``get_json()``, ``files``, ``data`` and
-``stream`` never wait on the network, in sync and async views alike.
+``stream`` never wait on the network, in sync and async views alike. A GET or
+HEAD request without ``Content-Length`` or ``Transfer-Encoding`` has no body
+and is not waited for.
 
 Synchronous user callables (views, hooks, error handlers, teardown functions,
 sync response generators) run in a bounded thread pool, never on the event
@@ -30,15 +32,20 @@ import sys
 import typing as t
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
+from inspect import CO_COROUTINE
 from io import BytesIO
+from types import FunctionType
 from urllib.parse import unquote_to_bytes
 
+from werkzeug.datastructures import Headers
 from werkzeug.exceptions import BadRequest, HTTPException, RequestEntityTooLarge, RequestTimeout
+from werkzeug.wrappers import Response as BaseResponse
 
 from ._asgi_body import DEFAULT_BODY_BUFFER_SIZE, ENVIRON_KEY, StreamingBody, SyncReader
 from ._async import _cv_server_loop, is_async_callable
 from .globals import _cv_app, _cv_request, _cv_websocket
 from .websocket import Websocket, WebsocketDisconnect
+from .wrappers import _SafeHeaders
 
 if t.TYPE_CHECKING:
     from .app import Phial
@@ -51,8 +58,16 @@ Receive = t.Callable[[], t.Awaitable[Message]]
 Send = t.Callable[[Message], t.Awaitable[None]]
 T = t.TypeVar("T")
 
-#: Inside a request's context: the object running the request in it.
-_cv_in_context: contextvars.ContextVar[_InContext] = contextvars.ContextVar("phial.asgi_request")
+
+#: Inside a request's context: what its :class:`_InContext` shares with the code
+#: it runs, a one-item list (cheaper per request than an object) holding a
+#: future that is done when the last thread-pool job started there has left the
+#: context. Tasks the request spawns see it too (they copy the context). Not
+#: the _InContext itself: that holds the context, and the cycle would leave
+#: every request's objects to the cyclic garbage collector.
+_cv_pool_state: contextvars.ContextVar[list[asyncio.Future[None] | None]] = contextvars.ContextVar(
+    "phial.asgi_pool_state"
+)
 
 #: Threads for sync callables when ``ASGI_THREAD_POOL_SIZE`` is not configured.
 DEFAULT_THREAD_POOL_SIZE = 40
@@ -61,20 +76,32 @@ DEFAULT_THREAD_POOL_SIZE = 40
 DEFAULT_BODY_TIMEOUT = 60.0
 
 _END = object()
+_BASE_CLOSE = BaseResponse.close
+#: Header classes whose ``_list`` is exactly what ``to_wsgi_list`` returns.
+_PLAIN_HEADERS = frozenset((Headers, _SafeHeaders))
+_PROTOCOLS = {"1.1": "HTTP/1.1", "1.0": "HTTP/1.0", "2": "HTTP/2", "3": "HTTP/3"}
+#: Methods whose requests carry a body only when a header announces it.
+_BODILESS_METHODS = frozenset(("GET", "HEAD"))
 _EMPTY_STATUS = frozenset((204, 304))
 
 
-async def serve_asgi(app: Phial, scope: Scope, receive: Receive, send: Send) -> None:
-    """Handle one ASGI connection (``http``, ``websocket`` or ``lifespan``) with ``app``."""
+def serve_asgi(app: Phial, scope: Scope, receive: Receive, send: Send) -> t.Awaitable[None]:
+    """Handle one ASGI connection (``http``, ``websocket`` or ``lifespan``) with ``app``.
+
+    A plain function returning the handler's coroutine: one coroutine less per request.
+    """
     kind = scope["type"]
     if kind == "http":
-        await _serve_http(app, scope, receive, send)
-    elif kind == "lifespan":
-        await _serve_lifespan(app, receive, send)
-    elif kind == "websocket":
-        await _serve_websocket(app, scope, receive, send)
-    else:
-        raise ValueError(f"phial cannot serve ASGI scopes of type {kind!r}.")
+        return _serve_http(app, scope, receive, send)
+    if kind == "lifespan":
+        return _serve_lifespan(app, receive, send)
+    if kind == "websocket":
+        return _serve_websocket(app, scope, receive, send)
+    return _unsupported(kind)
+
+
+async def _unsupported(kind: str) -> None:
+    raise ValueError(f"phial cannot serve ASGI scopes of type {kind!r}.")
 
 
 # -- calling user code --------------------------------------------------------------
@@ -94,21 +121,31 @@ def _worker_context(ctx: RequestContext | None) -> contextvars.Context:
     return contextvars.copy_context()
 
 
-async def call_async(
+def call_async(
     app: Phial, func: t.Callable[..., t.Any], *args: t.Any, **kwargs: t.Any
-) -> t.Any:
-    """Call a user callable from the event loop and return its result.
+) -> t.Awaitable[t.Any]:
+    """Call a user callable from the event loop; await the result.
 
-    Coroutine functions are awaited directly. Anything else runs in the app's
-    thread pool (see the module docstring) in the request's context; if it
-    returns an awaitable (a sync wrapper around a coroutine function), that is
-    awaited on the loop.
+    Coroutine functions are called directly (their coroutine is what is
+    awaited). Anything else runs in the app's thread pool (see the module
+    docstring) in the request's context; if it returns an awaitable (a sync
+    wrapper around a coroutine function), that is awaited on the loop.
     """
-    # Asked of the callable itself, not through ensure_sync's cache: per-request
-    # callables (after_this_request) must not be retained, and bound methods
-    # compare equal without being identical.
-    if is_async_callable(func):
-        return await func(*args, **kwargs)
+    # A plain ``async def`` function, the common case, is recognised by its
+    # code flags alone; everything else is asked of the callable itself, not
+    # through ensure_sync's cache: per-request callables (after_this_request)
+    # must not be retained, and bound methods compare equal without being
+    # identical.
+    if (
+        func.__class__ is FunctionType and func.__code__.co_flags & CO_COROUTINE
+    ) or is_async_callable(func):
+        return t.cast("t.Awaitable[t.Any]", func(*args, **kwargs))
+    return _call_in_pool(app, func, args, kwargs)
+
+
+async def _call_in_pool(
+    app: Phial, func: t.Callable[..., t.Any], args: tuple[t.Any, ...], kwargs: dict[str, t.Any]
+) -> t.Any:
     wctx = _worker_context(_cv_request.get(None))
     call = partial(wctx.run, func, *args, **kwargs) if kwargs else partial(wctx.run, func, *args)
     rv = await _in_pool(app, call)
@@ -128,9 +165,9 @@ def _in_pool(app: Phial, call: t.Callable[[], T]) -> asyncio.Future[T]:
     future: asyncio.Future[T] = loop.create_future()
     # Set once the job has left the context, even if ``future`` was cancelled.
     idle: asyncio.Future[None] = loop.create_future()
-    owner = _cv_in_context.get(None)
-    if owner is not None:
-        owner._busy = idle
+    state = _cv_pool_state.get(None)
+    if state is not None:
+        state[0] = idle
 
     def transfer(done: concurrent.futures.Future[T]) -> None:
         idle.set_result(None)
@@ -178,12 +215,13 @@ def build_environ(scope: Scope, body: t.IO[bytes]) -> dict[str, t.Any]:
         if not rest or rest[0] == "/":
             path = rest
     scheme = scope.get("scheme") or "http"
+    version = scope.get("http_version", "1.1")
     environ: dict[str, t.Any] = {
         "REQUEST_METHOD": scope.get("method", "GET"),
         "SCRIPT_NAME": script_name,
         "PATH_INFO": path,
         "QUERY_STRING": scope.get("query_string", b"").decode("latin-1"),
-        "SERVER_PROTOCOL": f"HTTP/{scope.get('http_version', '1.1')}",
+        "SERVER_PROTOCOL": _PROTOCOLS.get(version) or f"HTTP/{version}",
         "wsgi.version": (1, 0),
         "wsgi.url_scheme": scheme,
         "wsgi.input": body,
@@ -205,18 +243,38 @@ def build_environ(scope: Scope, body: t.IO[bytes]) -> dict[str, t.Any]:
     if client:
         environ["REMOTE_ADDR"] = client[0]
         environ["REMOTE_PORT"] = str(client[1])
+    keys = _HEADER_KEYS
     for raw_name, raw_value in scope["headers"]:
-        name = raw_name.decode("latin-1")
-        if "_" in name:
+        key = keys.get(raw_name, _END)
+        if key is _END:
+            key = _header_key(raw_name)
+        if key is None:
             continue
-        key = name.upper().replace("-", "_")
-        if key != "CONTENT_TYPE" and key != "CONTENT_LENGTH":
-            key = "HTTP_" + key
         value = raw_value.decode("latin-1")
         if key in environ:
             value = environ[key] + ("; " if key == "HTTP_COOKIE" else ",") + value
         environ[key] = value
     return environ
+
+
+#: Raw header name -> environ key (``None``: dropped); header names repeat across
+#: requests, so each is converted once. Bounded: names are client-chosen.
+_HEADER_KEYS: dict[bytes, t.Any] = {}
+
+
+def _header_key(raw_name: bytes) -> str | None:
+    name = raw_name.decode("latin-1")
+    key: str | None
+    if "_" in name:
+        key = None
+    else:
+        key = name.upper().replace("-", "_")
+        if key != "CONTENT_TYPE" and key != "CONTENT_LENGTH":
+            key = "HTTP_" + key
+    if len(_HEADER_KEYS) >= 256:
+        _HEADER_KEYS.clear()
+    _HEADER_KEYS[raw_name] = key
+    return key
 
 
 def _framing_error(environ: dict[str, t.Any]) -> str | None:
@@ -309,39 +367,49 @@ async def _serve_http(app: Phial, scope: Scope, receive: Receive, send: Send) ->
         app._finish_setup()
     stream = BytesIO()
     environ = build_environ(scope, stream)
-    problem = _framing_error(environ)
-    if problem is not None:
-        await _send_error(send, BadRequest(problem))
-        return
-    limit: int | None = app.config["MAX_CONTENT_LENGTH"]
     length = environ.get("CONTENT_LENGTH")
-    too_large = limit is not None and length is not None and int(length) > limit
-    refusal: HTTPException | None = RequestEntityTooLarge() if too_large else None
-    if not too_large:
-        received: tuple[bytes, bool | None] | HTTPException | None
-        if (
-            length is None
-            and "HTTP_TRANSFER_ENCODING" not in environ
-            and scope.get("http_version") != "2"
-        ):
-            # HTTP/1 without a framed body has none: the first receive is immediate.
-            received = await _receive_body(receive, limit, app)
+    refusal: HTTPException | None = None
+    if (
+        length is not None
+        or environ["REQUEST_METHOD"] not in _BODILESS_METHODS
+        or "HTTP_TRANSFER_ENCODING" in environ
+        or scope.get("http_version") == "2"
+    ):
+        # A GET or HEAD over HTTP/1 without Content-Length or Transfer-Encoding
+        # has no body: it is not waited for (the server's empty message stays
+        # queued). HTTP/2 can carry a body without either header.
+        problem = _framing_error(environ)
+        if problem is not None:
+            await _send_error(send, BadRequest(problem))
+            return
+        limit: int | None = app.config["MAX_CONTENT_LENGTH"]
+        if limit is not None and length is not None and int(length) > limit:
+            refusal = RequestEntityTooLarge()
         else:
-            received = await _receive_guarded_body(app, receive, limit)
-        if received is None:
-            return  # the client left before sending its body: nobody to answer
-        if isinstance(received, HTTPException):
-            refusal = received
-        else:
-            body, large = received
-            if large is None:
-                # Past ASGI_BODY_BUFFER_SIZE the rest is read on demand.
-                _stream_body(environ, receive, body, limit)
-            elif large:
-                refusal = RequestEntityTooLarge()
-            elif body:
-                stream.write(body)
-                stream.seek(0)
+            received: tuple[bytes, bool] | tuple[bytes, None] | HTTPException | None
+            if (
+                length is None
+                and "HTTP_TRANSFER_ENCODING" not in environ
+                and scope.get("http_version") != "2"
+            ):
+                # HTTP/1 without a framed body has none: the first receive is immediate.
+                received = await _receive_body(receive, limit, app)
+            else:
+                received = await _receive_guarded_body(app, receive, limit)
+            if received is None:
+                return  # the client left before sending its body: nobody to answer
+            if isinstance(received, HTTPException):
+                refusal = received
+            else:
+                body, large = received
+                if large is None:
+                    # Past ASGI_BODY_BUFFER_SIZE the rest is read on demand.
+                    _stream_body(environ, receive, body, limit)
+                elif large:
+                    refusal = RequestEntityTooLarge()
+                elif body:
+                    stream.write(body)
+                    stream.seek(0)
     # The request runs in a context of its own that its sync callables share
     # (see call_async), so contexts pushed in a worker thread, as
     # stream_with_context does, pop in the same context they were pushed in.
@@ -370,14 +438,13 @@ class _InContext:
     cost of a task; this works on 3.10 too and creates nothing.
     """
 
-    __slots__ = ("_busy", "_context", "_coro")
+    __slots__ = ("_context", "_coro", "_state")
 
     def __init__(self, context: contextvars.Context, coro: t.Coroutine[t.Any, t.Any, t.Any]):
         self._context = context
         self._coro = coro
-        #: Done when the last thread-pool job has left ``context`` (see _in_pool).
-        self._busy: asyncio.Future[None] | None = None
-        context.run(_cv_in_context.set, self)
+        self._state: list[asyncio.Future[None] | None] = [None]
+        context.run(_cv_pool_state.set, self._state)
 
     def __await__(self) -> t.Generator[t.Any, t.Any, t.Any]:
         run = self._context.run
@@ -400,7 +467,7 @@ class _InContext:
     def _wait_idle(self) -> t.Generator[t.Any, t.Any, None]:
         """Wait until no pool job is inside the context: an exception thrown in
         (a cancellation) may arrive while a sync callable still runs there."""
-        busy = self._busy
+        busy = self._state[0]
         while busy is not None and not busy.done():
             try:
                 yield from asyncio.shield(busy).__await__()
@@ -445,8 +512,71 @@ async def _run_request(
             preserve(ctx)
         if error is not None and app.should_ignore_error(error):
             error = None
-        await ctx._apop(error)
-    await send_response(app, ctx, response, environ, receive, send)
+        if not ctx._pop_without_teardown():
+            await ctx._apop(error)
+    headers = _single_chunk_headers(response, environ)
+    if headers is None:
+        await send_response(app, ctx, response, environ, receive, send)
+    else:
+        # What send_response sends for this response, without its coroutine.
+        await send(
+            {"type": "http.response.start", "status": response.status_code, "headers": headers}
+        )
+        await send({"type": "http.response.body", "body": response.response[0]})  # type: ignore[index]  # a one-item list, checked
+
+
+def _single_chunk_headers(
+    response: Response, environ: dict[str, t.Any]
+) -> list[tuple[bytes, bytes]] | None:
+    """The raw headers when ``response`` is a finished single-chunk body that
+    can be sent as is (what make_response builds for str, bytes, dict and
+    list); ``None`` when :func:`send_response` must handle it.
+
+    For such a response send_response would send the same two messages, and
+    closing it has nothing to do: its body has no ``close`` and it has no
+    ``call_on_close`` functions.
+    """
+    body = response.response
+    status = response.status_code
+    if (
+        body.__class__ is not list
+        or len(body) != 1
+        or body[0].__class__ is not bytes
+        or status < 200
+        or status in _EMPTY_STATUS
+        or response.autocorrect_location_header
+        or response._on_close
+        or response.__class__.close is not _BASE_CLOSE
+        or response.headers.__class__ not in _PLAIN_HEADERS
+        or environ["REQUEST_METHOD"] == "HEAD"
+    ):
+        return None
+    raw = _RAW_HEADERS
+    headers = []
+    has_length = False
+    for item in response.headers._list:
+        pair = raw.get(item)
+        if pair is None:
+            pair = _raw_header(item)
+        if pair[0] == b"content-length":
+            has_length = True
+        headers.append(pair)
+    if not has_length:
+        headers.append((b"content-length", str(len(body[0])).encode()))
+    return headers
+
+
+#: ``(name, value)`` header -> its lower-cased latin-1 form. Most responses
+#: repeat the same few headers; once full, new ones are encoded uncached.
+#: Cookies are never kept: they are per client, and may be secret.
+_RAW_HEADERS: dict[tuple[str, str], tuple[bytes, bytes]] = {}
+
+
+def _raw_header(item: tuple[str, str]) -> tuple[bytes, bytes]:
+    pair = (item[0].lower().encode("latin-1"), item[1].encode("latin-1"))
+    if len(_RAW_HEADERS) < 512 and pair[0] != b"set-cookie":
+        _RAW_HEADERS[item] = pair
+    return pair
 
 
 async def send_response(

@@ -17,7 +17,13 @@ from werkzeug.exceptions import HTTPException
 
 from . import typing as ft
 from .globals import _cv_app, _cv_request
-from .signals import _send, appcontext_popped, appcontext_pushed
+from .signals import (
+    _send,
+    appcontext_popped,
+    appcontext_pushed,
+    appcontext_tearing_down,
+    request_tearing_down,
+)
 
 if t.TYPE_CHECKING:
     from _typeshed.wsgi import WSGIEnvironment
@@ -173,7 +179,10 @@ class AppContext:
     async def _apop(self, exc: BaseException | None) -> None:
         """:meth:`pop` for the ASGI driver: the teardown functions are awaited."""
         try:
-            if len(self._cv_tokens) == 1:
+            # Skipped (not awaited) when there is nothing to run: one coroutine less.
+            if len(self._cv_tokens) == 1 and (
+                self.app.teardown_appcontext_funcs or appcontext_tearing_down.receivers
+            ):
                 await self.app._teardown_appcontext(exc, True)
         finally:
             ctx = self._reset()
@@ -303,13 +312,38 @@ class RequestContext:
         clear_request = len(self._cv_tokens) == 1
         try:
             if clear_request:
-                await self.app._teardown_request(self, exc, True)
+                # Skipped (not awaited) when there is nothing to run: one coroutine less.
+                if self.app.teardown_request_funcs or request_tearing_down.receivers:
+                    await self.app._teardown_request(self, exc, True)
                 self._close_request()
         finally:
             ctx, app_ctx = self._reset(clear_request)
             if app_ctx is not None:
                 await app_ctx._apop(exc)
             self._check_popped(ctx)
+
+    def _pop_without_teardown(self) -> bool:
+        """:meth:`_apop` done synchronously when there is nothing to await: no
+        teardown functions or receivers at either level. ``False`` (and nothing
+        done) otherwise; the ASGI driver then awaits :meth:`_apop`."""
+        app = self.app
+        if (
+            app.teardown_request_funcs
+            or request_tearing_down.receivers
+            or app.teardown_appcontext_funcs
+            or appcontext_tearing_down.receivers
+        ):
+            return False
+        clear_request = len(self._cv_tokens) == 1
+        try:
+            if clear_request:
+                self._close_request()
+        finally:
+            ctx, app_ctx = self._reset(clear_request)
+            if app_ctx is not None:
+                app_ctx._popped(app_ctx._reset())
+            self._check_popped(ctx)
+        return True
 
     def _close_request(self) -> None:
         request_close = getattr(self.request, "close", None)

@@ -378,7 +378,8 @@ def test_asgi_client_streams_unbuffered_responses(app: Phial) -> None:
     response = app.test_client(protocol="asgi").get("/stream", buffered=False)
     body = iter(response.response)
     assert next(body) == b"0;"
-    assert produced == [0]  # the rest is produced only as it is read
+    # The rest is produced as it is read (the driver may read one chunk ahead).
+    assert produced in ([0], [0, 1])
     assert b"".join(body) == b"1;2;"
     response.close()
     assert produced == [0, 1, 2]

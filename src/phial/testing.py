@@ -160,11 +160,13 @@ class _AsgiExchange:
     """One request over ASGI, run on the thread's loop only while it is read."""
 
     def __init__(self, app: Phial, scope: dict[str, t.Any], body: bytes) -> None:
+        self._app = app
         self._loop = thread_loop()
         self._body: bytes | None = body
         self._start: t.MutableMapping[str, t.Any] | None = None
         self._chunks: deque[bytes] = deque()
         self._complete = False  # the last body message has been sent
+        self._finished = False  # _finish has run
         self._arrived = asyncio.Event()  # a message came from the app
         self._gone = asyncio.Event()  # the response is complete or was closed
         self._task = self._loop.create_task(app.asgi_app(scope, self._receive, self._send))
@@ -201,6 +203,9 @@ class _AsgiExchange:
 
     def _finish(self) -> None:
         """Run the app to its end; its exception, if any, is raised."""
+        if self._finished:
+            return
+        self._finished = True
         self._gone.set()
         self._loop.run_until_complete(self._task)
 
@@ -241,8 +246,7 @@ class _AsgiExchange:
 
     def close(self) -> None:
         """Tell the app the client is gone and let it finish."""
-        if not self._task.done():
-            self._finish()
+        self._finish()
 
 
 #: How the headers phial's ASGI driver adds itself are spelled over WSGI.

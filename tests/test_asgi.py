@@ -996,3 +996,34 @@ def test_requests_leave_no_reference_cycles() -> None:
             gc.enable()
 
     assert asyncio.run(main()) == 0
+
+
+# -- the WSGI bridge extension (phial's test client) ------------------------------------
+
+
+def test_wsgi_bridge_extension_carries_status_line_spelling_and_errors(app: Phial) -> None:
+    import io
+
+    from phial.asgi import WSGI_BRIDGE
+
+    @app.route("/")
+    def index() -> t.Any:
+        app.logger.warning("to the bridge")
+        return "tea", "418 I'M A TEAPOT", {"X-ETag-Like": "1"}
+
+    from phial.logging import default_handler
+
+    app.logger.addHandler(default_handler)  # pytest's capture would stand in for it
+    try:
+        errors = io.StringIO()
+        bridged = run_asgi(app, make_scope(extensions={WSGI_BRIDGE: {"errors": errors}}))
+    finally:
+        app.logger.removeHandler(default_handler)
+    assert bridged[0]["status"] == 418
+    assert (b"x-etag-like", b"1") in bridged[0]["headers"]  # the wire stays lower case
+    assert bridged[0][WSGI_BRIDGE]["status"] == "418 I'M A TEAPOT"
+    assert bridged[0][WSGI_BRIDGE]["names"]["x-etag-like"] == "X-ETag-Like"
+    assert "to the bridge" in errors.getvalue()
+    # A real server that declares nothing gets plain ASGI messages.
+    plain = run_asgi(app, make_scope())
+    assert WSGI_BRIDGE not in plain[0]

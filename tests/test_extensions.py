@@ -18,8 +18,8 @@ from _subprocess import run_python
 HERE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "extensions")
 
 
-# Add "asgi" once app.test_client(protocol="asgi") exists: every script then runs twice.
-@pytest.fixture(params=["wsgi"])
+# Every script runs twice: over WSGI and over ASGI.
+@pytest.fixture(params=["wsgi", "asgi"])
 def protocol(request: pytest.FixtureRequest) -> str:
     """The protocol the scripts' test clients drive (``PHIAL_TEST_PROTOCOL``)."""
     return t.cast(str, request.param)

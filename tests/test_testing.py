@@ -327,3 +327,79 @@ def test_run_allows_serving_again(app: Phial, run_calls: list[tuple[t.Any, ...]]
     # after run() returns, setup is open again (as in Flask)
     app.add_url_rule("/later", "later", lambda: "later")
     assert app.test_client().get("/later").data == b"later"
+
+
+# -- the same tests over ASGI ------------------------------------------------------------
+
+
+def test_asgi_client_keeps_status_line_and_header_spelling(app: Phial) -> None:
+    @app.route("/")
+    def index() -> t.Any:
+        return "tea", "418 I'M A TEAPOT", {"X-ETag-Like": "1"}
+
+    wsgi = app.test_client(protocol="wsgi").get("/")
+    asgi = app.test_client(protocol="asgi").get("/")
+    assert asgi.status == wsgi.status == "418 I'M A TEAPOT"
+    assert list(asgi.headers) == list(wsgi.headers)
+    assert ("X-ETag-Like", "1") in list(asgi.headers)
+
+
+def test_asgi_client_logs_to_the_errors_stream(app: Phial) -> None:
+    import io
+
+    @app.route("/")
+    def index() -> str:
+        app.logger.warning("careful over asgi")
+        return "ok"
+
+    from phial.logging import default_handler
+
+    app.logger.addHandler(default_handler)  # pytest's capture would stand in for it
+    try:
+        errors = io.StringIO()
+        app.test_client(protocol="asgi").get("/", errors_stream=errors)
+    finally:
+        app.logger.removeHandler(default_handler)
+    assert "careful over asgi" in errors.getvalue()
+
+
+def test_asgi_client_streams_unbuffered_responses(app: Phial) -> None:
+    produced: list[int] = []
+
+    @app.route("/stream")
+    def stream() -> t.Any:
+        def chunks() -> t.Iterator[str]:
+            for i in range(3):
+                produced.append(i)
+                yield f"{i};"
+
+        return chunks()
+
+    response = app.test_client(protocol="asgi").get("/stream", buffered=False)
+    body = iter(response.response)
+    assert next(body) == b"0;"
+    # The rest is produced as it is read (the driver may read one chunk ahead).
+    assert produced in ([0], [0, 1])
+    assert b"".join(body) == b"1;2;"
+    response.close()
+    assert produced == [0, 1, 2]
+
+
+def test_asgi_client_close_ends_an_endless_stream(app: Phial) -> None:
+    closed: list[bool] = []
+
+    @app.route("/forever")
+    def forever() -> t.Any:
+        def chunks() -> t.Iterator[str]:
+            try:
+                while True:
+                    yield "tick;"
+            finally:
+                closed.append(True)
+
+        return chunks()
+
+    response = app.test_client(protocol="asgi").get("/forever", buffered=False)
+    assert next(iter(response.response)) == b"tick;"
+    response.close()
+    assert closed == [True]

@@ -84,6 +84,15 @@ _PROTOCOLS = {"1.1": "HTTP/1.1", "1.0": "HTTP/1.0", "2": "HTTP/2", "3": "HTTP/3"
 _BODILESS_METHODS = frozenset(("GET", "HEAD"))
 _EMPTY_STATUS = frozenset((204, 304))
 
+#: A scope extension declared by a server that bridges WSGI to ASGI (phial's
+#: test client): its value is ``{"errors": stream}``, used as ``wsgi.errors``.
+#: Then the ``http.response.start`` message also carries, under this key, what
+#: ASGI cannot: ``{"status": "418 I'M A TEAPOT", "names": {"etag": "ETag"}}``
+#: (the status line with its reason phrase, and each header's own spelling), so
+#: a test written for WSGI sees the same response over ASGI.
+WSGI_BRIDGE = "phial.wsgi_bridge"
+_NO_EXTENSIONS: dict[str, t.Any] = {}
+
 
 def serve_asgi(app: Phial, scope: Scope, receive: Receive, send: Send) -> t.Awaitable[None]:
     """Handle one ASGI connection (``http``, ``websocket`` or ``lifespan``) with ``app``.
@@ -232,6 +241,10 @@ def build_environ(scope: Scope, body: t.IO[bytes]) -> dict[str, t.Any]:
         "wsgi.run_once": False,
         "asgi.scope": scope,
     }
+    bridge = (scope.get("extensions") or _NO_EXTENSIONS).get(WSGI_BRIDGE)
+    if bridge is not None:
+        environ["wsgi.errors"] = bridge["errors"]
+        environ[WSGI_BRIDGE] = True
     server = scope.get("server")
     if server:
         environ["SERVER_NAME"] = server[0]
@@ -540,6 +553,7 @@ def _single_chunk_headers(
     status = response.status_code
     if (
         body.__class__ is not list
+        or WSGI_BRIDGE in environ  # the test client wants the exact status line
         or len(body) != 1
         or body[0].__class__ is not bytes
         or status < 200
@@ -610,7 +624,11 @@ async def send_response(
         headers.append((name.encode("latin-1"), value.encode("latin-1")))
     if buffered and not has_length and not adjust:
         headers.append((b"content-length", str(len(data)).encode()))
-    await send({"type": "http.response.start", "status": status, "headers": headers})
+    start: Message = {"type": "http.response.start", "status": status, "headers": headers}
+    if WSGI_BRIDGE in environ:
+        names = {key.lower(): key for key, _ in raw.to_wsgi_list()}
+        start[WSGI_BRIDGE] = {"status": response.status, "names": names}
+    await send(start)
     if environ["REQUEST_METHOD"] == "HEAD" or status in _EMPTY_STATUS or status < 200:
         await send({"type": "http.response.body", "body": b""})
         await _close(app, ctx, response)

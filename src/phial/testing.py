@@ -11,8 +11,11 @@ from __future__ import annotations
 import asyncio
 import importlib.metadata
 import os
+import sys
 import typing as t
+from collections import deque
 from contextlib import ExitStack, contextmanager
+from http import HTTPStatus
 from urllib.parse import quote, urlsplit
 
 import werkzeug.test
@@ -22,6 +25,7 @@ from werkzeug.wrappers import Request as BaseRequest
 from werkzeug.wsgi import get_current_url
 
 from ._async import thread_loop
+from .asgi import WSGI_BRIDGE
 
 if t.TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
@@ -126,8 +130,14 @@ class _AsgiBridge:
     """A WSGI callable that serves each request by running ``app.asgi_app``.
 
     The environ becomes a scope and the body is fed as ``http.request``
-    messages; the response is collected and handed to ``start_response``.
+    messages; the response is handed to ``start_response`` and its body
+    returned as an iterable that runs the app on as it is read, so a streamed
+    response (``buffered=False``) arrives chunk by chunk, as over WSGI.
     ``app.asgi_app`` is looked up per request, so wrapping it takes effect.
+
+    The scope declares the :data:`~phial.asgi.WSGI_BRIDGE` extension, so the
+    app logs to the environ's ``wsgi.errors`` and the status line and header
+    spellings are the ones the app set, which ASGI alone would lose.
     """
 
     def __init__(self, app: Phial) -> None:
@@ -138,57 +148,121 @@ class _AsgiBridge:
     ) -> t.Iterable[bytes]:
         stream = environ.get("wsgi.input")
         body: bytes = stream.read() if stream is not None else b""
-        status, headers, chunks = thread_loop().run_until_complete(
-            self._run(asgi_scope(environ), body)
-        )
+        scope = asgi_scope(environ)
+        scope["extensions"] = {WSGI_BRIDGE: {"errors": environ.get("wsgi.errors", sys.stderr)}}
+        exchange = _AsgiExchange(self.app, scope, body)
+        status, headers = exchange.start()
         start_response(status, headers)
-        return chunks
+        return exchange
 
-    async def _run(
-        self, scope: dict[str, t.Any], body: bytes
-    ) -> tuple[str, list[tuple[str, str]], list[bytes]]:
-        from http import HTTPStatus
 
-        finished = asyncio.Event()
-        sent_body = False
-        start: dict[str, t.Any] | None = None
-        chunks: list[bytes] = []
+class _AsgiExchange:
+    """One request over ASGI, run on the thread's loop only while it is read."""
 
-        async def receive() -> dict[str, t.Any]:
-            nonlocal sent_body
-            if not sent_body:
-                sent_body = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            await finished.wait()
-            return {"type": "http.disconnect"}
+    def __init__(self, app: Phial, scope: dict[str, t.Any], body: bytes) -> None:
+        self._app = app
+        self._loop = thread_loop()
+        self._body: bytes | None = body
+        self._start: t.MutableMapping[str, t.Any] | None = None
+        self._chunks: deque[bytes] = deque()
+        self._complete = False  # the last body message has been sent
+        self._finished = False  # _finish has run
+        self._arrived = asyncio.Event()  # a message came from the app
+        self._gone = asyncio.Event()  # the response is complete or was closed
+        self._task = self._loop.create_task(app.asgi_app(scope, self._receive, self._send))
 
-        async def send(message: t.MutableMapping[str, t.Any]) -> None:
-            nonlocal start
-            if message["type"] == "http.response.start":
-                start = dict(message)
-            elif message["type"] == "http.response.body":
-                chunks.append(bytes(message.get("body", b"")))
-                if not message.get("more_body", False):
-                    finished.set()
+    async def _receive(self) -> dict[str, t.Any]:
+        if self._body is not None:
+            body, self._body = self._body, None
+            return {"type": "http.request", "body": body, "more_body": False}
+        await self._gone.wait()
+        return {"type": "http.disconnect"}
 
-        try:
-            await self.app.asgi_app(scope, receive, send)
-        finally:
-            finished.set()
+    async def _send(self, message: t.MutableMapping[str, t.Any]) -> None:
+        if message["type"] == "http.response.start":
+            self._start = message
+        elif message["type"] == "http.response.body":
+            chunk = bytes(message.get("body", b""))
+            if chunk:
+                self._chunks.append(chunk)
+            if not message.get("more_body", False):
+                self._complete = True
+                self._gone.set()
+        self._arrived.set()
+
+    def _run_until_message(self) -> None:
+        """Run the loop until the app sends something or returns."""
+        self._arrived.clear()
+
+        async def wait() -> None:
+            arrived = asyncio.ensure_future(self._arrived.wait())
+            await asyncio.wait((arrived, self._task), return_when=asyncio.FIRST_COMPLETED)
+            arrived.cancel()
+
+        self._loop.run_until_complete(wait())
+
+    def _finish(self) -> None:
+        """Run the app to its end; its exception, if any, is raised."""
+        if self._finished:
+            return
+        self._finished = True
+        self._gone.set()
+        self._loop.run_until_complete(self._task)
         # Like over WSGI (where they run as the response closes), a request's
         # background tasks have finished when the client returns.
         from .background import wait_for_background_tasks
 
-        await wait_for_background_tasks(self.app)
+        self._loop.run_until_complete(wait_for_background_tasks(self._app))
+
+    def start(self) -> tuple[str, list[tuple[str, str]]]:
+        """Run the app until it starts the response (and sends the first
+        chunk, or all of a body sent at once): ``(status, headers)``."""
+        while self._start is None and not self._task.done():
+            self._run_until_message()
+        while not self._chunks and not self._complete and not self._task.done():
+            self._run_until_message()
+        if self._complete or self._task.done():
+            self._finish()
+        start = self._start
         if start is None:
             raise RuntimeError("The ASGI app returned without starting a response.")
         code = int(start["status"])
-        try:
-            phrase = HTTPStatus(code).phrase
-        except ValueError:
-            phrase = "UNKNOWN"
-        headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in start["headers"]]
-        return f"{code} {phrase}", headers, chunks
+        wsgi: dict[str, t.Any] = start.get(WSGI_BRIDGE) or {}
+        status = wsgi.get("status") or f"{code} {_reason(code)}"
+        names: dict[str, str] = wsgi.get("names") or {}
+        headers = []
+        for raw_name, raw_value in start["headers"]:
+            name = raw_name.decode("latin-1")
+            headers.append(
+                (names.get(name) or _SPELLING.get(name, name), raw_value.decode("latin-1"))
+            )
+        return status, headers
+
+    def __iter__(self) -> _AsgiExchange:
+        return self
+
+    def __next__(self) -> bytes:
+        while not self._chunks:
+            if self._complete or self._task.done():
+                self._finish()
+                raise StopIteration
+            self._run_until_message()
+        return self._chunks.popleft()
+
+    def close(self) -> None:
+        """Tell the app the client is gone and let it finish."""
+        self._finish()
+
+
+#: How the headers phial's ASGI driver adds itself are spelled over WSGI.
+_SPELLING = {"content-length": "Content-Length"}
+
+
+def _reason(code: int) -> str:
+    try:
+        return HTTPStatus(code).phrase
+    except ValueError:
+        return "UNKNOWN"
 
 
 class WebsocketSession:

@@ -46,13 +46,32 @@ def _serve_wsgi(app: Phial) -> Iterator[str]:
         thread.join(timeout=5)
 
 
-#: The servers every browser test runs against, by protocol. THE HOOK FOR ASGI:
-#: once ``phial.asgi`` has landed, add ``"asgi": _serve_asgi`` — a generator that
-#: starts ``uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0,
-#: lifespan="on"))`` in a thread, waits for ``server.started``, yields
-#: ``http://127.0.0.1:<port>`` (from ``server.servers[0].sockets[0]``) and sets
-#: ``server.should_exit`` at the end. Every test is then run on both protocols.
-SERVERS: dict[str, Callable[[Phial], Iterator[str]]] = {"wsgi": _serve_wsgi}
+def _serve_asgi(app: Phial) -> Iterator[str]:
+    """Serve ``app`` over ASGI with uvicorn (its lifespan included), in a thread."""
+    import time
+
+    import uvicorn
+
+    config = uvicorn.Config(app, host="127.0.0.1", port=0, lifespan="on", log_level="warning")
+    server = uvicorn.Server(config)
+    # Off the main thread uvicorn installs no signal handlers.
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.01)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+#: The servers every browser test runs against, by protocol: Werkzeug's WSGI
+#: server and uvicorn. Every test runs on both.
+SERVERS: dict[str, Callable[[Phial], Iterator[str]]] = {"wsgi": _serve_wsgi, "asgi": _serve_asgi}
 
 
 @pytest.fixture(params=sorted(SERVERS))

@@ -29,17 +29,13 @@ def app(tmp_path: Path) -> Phial:
     )
 
 
-#: The protocols every blog test runs over. THE HOOK FOR ASGI: once the ASGI
-#: driver has landed, add "asgi" and each test also runs through
-#: ``app.test_client(protocol="asgi")``.
-CLIENT_PROTOCOLS = ["wsgi"]
+#: The protocols every blog test runs over: ``app.test_client(protocol=...)``.
+CLIENT_PROTOCOLS = ["wsgi", "asgi"]
 
 
 @pytest.fixture(params=CLIENT_PROTOCOLS)
 def client(app: Phial, request: pytest.FixtureRequest) -> FlaskClient:
     """A test client of the blog."""
-    if request.param == "wsgi":
-        return app.test_client()
     return app.test_client(protocol=request.param)
 
 

@@ -6,6 +6,7 @@ import json
 import typing as t
 
 if t.TYPE_CHECKING:
+    from phial import Phial
     from phial.testing import FlaskClient
 
     from .conftest import Auth
@@ -61,3 +62,46 @@ def test_bad_last_event_id_starts_from_now(client: FlaskClient, auth: Auth) -> N
     response = client.get("/feed", headers={"Last-Event-ID": "junk"})
     assert response.status_code == 200
     assert _events(response.get_data(as_text=True)) == []
+
+
+def test_feed_streams_through_uvicorn(app: Phial) -> None:
+    """Over a real ASGI server each event reaches the client when it is published,
+    not when the response ends."""
+    import http.client
+    import threading
+    import time
+
+    import uvicorn
+
+    # The feed notices a closed connection only when its response ends (it
+    # writes nothing between posts), so the server stops after FEED_TIMEOUT.
+    app.config.update(FEED_TIMEOUT=3.0)
+    client = app.test_client()
+    client.post("/auth/register", data={"username": "ann", "password": "password1"})
+    client.post("/auth/login", data={"username": "ann", "password": "password1"})
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        assert thread.is_alive()
+        time.sleep(0.01)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        began = time.monotonic()
+        connection.request("GET", "/feed")
+        response = connection.getresponse()
+        assert response.status == 200
+        assert response.getheader("Content-Type", "").startswith("text/event-stream")
+        assert response.readline().startswith(b"retry:")
+        assert response.readline() == b"\n"
+        client.post("/api/posts", json={"title": "live"})
+        lines = [response.readline() for _ in range(4)]
+        assert lines[0] == b"id: 1\n"
+        assert lines[1] == b"event: post\n"
+        assert b'"title": "live"' in lines[2]
+        assert time.monotonic() - began < 2.5  # before the response ends
+    finally:
+        connection.close()
+        server.should_exit = True
+        thread.join(timeout=10)

@@ -60,8 +60,12 @@ async def upload_stream() -> dict[str, t.Any]:
 @app.post("/background")
 def background() -> str:
     async def note(text: str) -> None:
-        with open(os.environ["SERVER_TEST_MARKER"] + ".bg", "a") as f:
+        # Written aside and renamed: the test polls for the file and must never
+        # see it created but still empty.
+        target = os.environ["SERVER_TEST_MARKER"] + ".bg"
+        with open(target + ".tmp", "w") as f:
             f.write(text + "\n")
+        os.replace(target + ".tmp", target)
 
     app.add_background_task(note, request.get_data(as_text=True))
     return "queued"

@@ -260,6 +260,14 @@ class RawWebsocket:
     def __init__(self, port: int, path: str) -> None:
         self.sock = socket.create_connection(("127.0.0.1", port), timeout=15)
         self.file = self.sock.makefile("rb")
+        try:
+            self._handshake(port, path)
+        except BaseException:
+            # A refused handshake must not leak the socket into later tests.
+            self.__exit__()
+            raise
+
+    def _handshake(self, port: int, path: str) -> None:
         key = base64.b64encode(os.urandom(16))
         self.sock.sendall(
             b"GET " + path.encode() + b" HTTP/1.1\r\n"

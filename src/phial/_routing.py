@@ -221,11 +221,14 @@ class RouteTable:
         if stripped is not None and stripped in self._literal_paths:
             return _UNDECIDED
         first = path[1:].partition("/")[0]
-        candidates = self._dynamic.get(first, ())
-        wildcard = self._dynamic.get("", ())
+        dynamic = self._dynamic
+        # Each bucket already holds the wildcard rules after its own.
+        entries = dynamic.get(first)
+        if entries is None:
+            entries = dynamic.get("", [])
         found: _DynamicRule | None = None
         match: re.Match[str] | None = None
-        for entry in (*candidates, *wildcard):
+        for entry in entries:
             m = entry.regex.fullmatch(path)
             if m is not None:
                 if found is not None or not entry.eligible:
@@ -339,7 +342,10 @@ def _compile_dynamic(
         buckets.setdefault(key, []).append(
             _DynamicRule(rule, regex, converters, eligible, without_slash)
         )
-    return buckets
+    # A path is checked against its first segment's rules and those whose first
+    # segment is a converter: join them once here rather than per request.
+    wildcard = buckets.get("", [])
+    return {key: entries if key == "" else entries + wildcard for key, entries in buckets.items()}
 
 
 def _decode_path(value: str) -> str:

@@ -113,5 +113,7 @@ def jsonify(*args: t.Any, **kwargs: t.Any) -> Response:
     :raises RuntimeError: Outside an application context.
     :raises TypeError: If both positional and keyword arguments are given.
     """
-    provider: JSONProvider = current_app.json
+    provider = _current_provider()
+    if provider is None:
+        provider = current_app.json  # raises the proxy's explanation of the missing context
     return provider.response(*args, **kwargs)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import decimal
+import functools
 import json
 import typing as t
 import uuid
@@ -117,6 +118,12 @@ class JSONProvider:
         """
         obj = self._prepare_response_obj(args, kwargs)
         return self._app.response_class(self.dumps(obj), mimetype="application/json")
+
+
+@functools.lru_cache(maxsize=16)
+def _content_type(mimetype: str) -> str:
+    """The Content-Type header for ``mimetype`` (charset added where it applies)."""
+    return get_content_type(mimetype, "utf-8")
 
 
 def _default(o: t.Any) -> t.Any:
@@ -232,9 +239,8 @@ class DefaultJSONProvider(JSONProvider):
         if getattr(app, "_text_content_type", None) is not None:
             # The app checked at its first request that its response class may
             # be built directly; this is what the constructor would produce.
-            content_type = get_content_type(self.mimetype, "utf-8")
             return app.response_class._from_bytes(  # type: ignore[attr-defined, no-any-return]  # phial's Response
-                f"{body}\n".encode(), content_type
+                f"{body}\n".encode(), _content_type(self.mimetype)
             )
         return app.response_class(f"{body}\n", mimetype=self.mimetype)
 

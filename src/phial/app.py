@@ -15,7 +15,6 @@ import collections.abc as cabc
 import os
 import sys
 import typing as t
-from datetime import timedelta
 from itertools import chain
 
 from werkzeug.datastructures import Headers
@@ -918,21 +917,15 @@ class Phial(App):
 
     def get_send_file_max_age(self, filename: str | None) -> int | None:
         """Cache max-age for a static file: ``SEND_FILE_MAX_AGE_DEFAULT`` (None = no cache)."""
-        value = self.config["SEND_FILE_MAX_AGE_DEFAULT"]
-        if value is None:
-            return None
-        if isinstance(value, timedelta):
-            return int(value.total_seconds())
-        return int(value)
+        from .helpers import _max_age_from_config
+
+        return _max_age_from_config(self.config)
 
     def send_static_file(self, filename: str) -> Response:
         """Serve ``filename`` from :attr:`static_folder` (the ``static`` endpoint)."""
-        if not self.has_static_folder:
-            raise RuntimeError("'static_folder' must be set to serve static_files.")
-        from .helpers import send_from_directory
+        from .helpers import _send_static_file
 
-        max_age = self.get_send_file_max_age(filename)
-        return send_from_directory(t.cast(str, self.static_folder), filename, max_age=max_age)
+        return _send_static_file(self, filename)
 
     def open_resource(
         self, resource: str, mode: str = "rb", encoding: str | None = None

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import os
 import typing as t
-from datetime import timedelta
 
 import click
 
 from .globals import current_app
-from .helpers import send_from_directory
+from .helpers import _max_age_from_config, _send_static_file
 from .sansio.blueprints import Blueprint as SansioBlueprint
 from .sansio.blueprints import BlueprintSetupState as BlueprintSetupState
 from .sansio.scaffold import _sentinel
@@ -82,19 +81,11 @@ class Blueprint(SansioBlueprint):
     def get_send_file_max_age(self, filename: str | None) -> int | None:
         """Cache max-age for the blueprint's static files: the current app's
         ``SEND_FILE_MAX_AGE_DEFAULT`` (``None`` means the browser revalidates)."""
-        value = current_app.config["SEND_FILE_MAX_AGE_DEFAULT"]
-        if value is None:
-            return None
-        if isinstance(value, timedelta):
-            return int(value.total_seconds())
-        return int(value)
+        return _max_age_from_config(current_app.config)
 
     def send_static_file(self, filename: str) -> Response:
         """Serve ``filename`` from :attr:`static_folder` (the ``<name>.static`` view)."""
-        if not self.has_static_folder:
-            raise RuntimeError("'static_folder' must be set to serve static_files.")
-        max_age = self.get_send_file_max_age(filename)
-        return send_from_directory(t.cast(str, self.static_folder), filename, max_age=max_age)
+        return _send_static_file(self, filename)
 
     def open_resource(
         self, resource: str, mode: str = "rb", encoding: str | None = "utf-8"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import typing as t
 import unicodedata
+from datetime import timedelta
 from functools import update_wrapper
 from urllib.parse import quote
 
@@ -327,3 +328,22 @@ def get_template_attribute(template_name: str, attribute: str) -> t.Any:
     :param attribute: the macro or variable the template defines.
     """
     return getattr(current_app.jinja_env.get_template(template_name).module, attribute)
+
+
+def _max_age_from_config(config: t.Mapping[str, t.Any]) -> int | None:
+    """``SEND_FILE_MAX_AGE_DEFAULT`` in seconds (``None``: the browser revalidates)."""
+    value = config["SEND_FILE_MAX_AGE_DEFAULT"]
+    if value is None:
+        return None
+    if isinstance(value, timedelta):
+        return int(value.total_seconds())
+    return int(value)
+
+
+def _send_static_file(scaffold: t.Any, filename: str) -> Response:
+    """``send_static_file`` of the app and of blueprints: ``filename`` from the
+    object's static folder, with its own ``get_send_file_max_age``."""
+    if not scaffold.has_static_folder:
+        raise RuntimeError("'static_folder' must be set to serve static_files.")
+    max_age = scaffold.get_send_file_max_age(filename)
+    return send_from_directory(t.cast(str, scaffold.static_folder), filename, max_age=max_age)

@@ -56,6 +56,9 @@ class RouteTable:
         self._complete = False
         self._literal_paths: set[str] = set()
         self._good_hosts: set[str] = set()
+        #: The URL map the table was compiled from (its change markers are
+        #: checked on every fast match).
+        self._map: t.Any = None
 
     def host_is_valid(self, request: Request) -> bool:
         """Whether the request's Host header (if any) is well formed.
@@ -83,9 +86,17 @@ class RouteTable:
         url_map = app.url_map
         rules = list(url_map.iter_rules())
         self._compiled_size = _endpoint_count(url_map)
-        if url_map.host_matching or app.subdomain_matching:
+        if (
+            url_map.host_matching
+            or app.subdomain_matching
+            or not hasattr(url_map, "_remap")
+            or not hasattr(url_map, "_rules_by_endpoint")
+        ):
+            # (A map without Werkzeug's change markers cannot be trusted to
+            # signal that the table is stale.)
             self._table = None
             return
+        self._map = url_map
         default_subdomain = url_map.default_subdomain or ""
         table: dict[str, list[_Entry]] = {}
         dynamic = _compile_dynamic(rules, default_subdomain)
@@ -170,6 +181,44 @@ class RouteTable:
             request.url_rule = rule
             request.view_args = dict(view_args)
 
+    def match_known(self, request: Request) -> bool:
+        """The cheapest match: a literal rule, for a request whose Host is
+        absent or seen before. ``False`` (nothing set) sends the request to
+        :meth:`match` after host validation, which decides everything else."""
+        environ = request.environ
+        table = self._table
+        if table is None:
+            return False
+        host = environ.get("HTTP_HOST")
+        if host and host not in self._good_hosts:
+            return False
+        entries = table.get(environ.get("PATH_INFO") or "/")
+        if entries is None:
+            return False
+        # The same checks as match() below, in the order that costs least.
+        url_map = self._map
+        if (
+            url_map._remap
+            or len(url_map._rules_by_endpoint) != self._compiled_size
+            or self._app.config["TRUSTED_HOSTS"] is not None
+            or self._app.url_map is not url_map
+        ):
+            return False
+        method = environ.get("REQUEST_METHOD", "GET")
+        for rule, defaults in entries:
+            methods = rule.methods
+            if methods is None or method in methods:
+                request.url_rule = rule
+                request.view_args = dict(defaults) if defaults else {}
+                return True
+        return False
+
+    def _is_stale(self) -> bool:
+        url_map = self._app.url_map
+        return bool(
+            getattr(url_map, "_remap", False) or self._compiled_size != _endpoint_count(url_map)
+        )
+
     def match(self, request: Request) -> bool:
         """Set ``url_rule`` and ``view_args`` if a literal rule matches; report it."""
         table = self._table
@@ -178,12 +227,11 @@ class RouteTable:
         if self._app.config["TRUSTED_HOSTS"] is not None:
             # The host must be validated, which happens when the URL map is bound.
             return False
-        url_map = self._app.url_map
-        if getattr(url_map, "_remap", False) or self._compiled_size != _endpoint_count(url_map):
+        if self._is_stale():
             # Rules were added to the map directly after the first request
             # (registration methods refuse that; Map.add does not). Werkzeug
             # flags that until its matcher is rebuilt; rebuild both now.
-            url_map.update()
+            self._app.url_map.update()
             self.compile()
             table = self._table
             if table is None:

@@ -23,15 +23,19 @@ from werkzeug.exceptions import (
     BadRequestKeyError,
     HTTPException,
     InternalServerError,
+    MethodNotAllowed,
+    NotFound,
 )
 from werkzeug.routing import RequestRedirect, Rule, WebsocketMismatch
 from werkzeug.wrappers import Response as BaseResponse
 
 from . import typing as ft
 from ._async import LoopPerThread, drive, is_async_callable, mark_asgi3
+from ._lane import LANE_STATUSES, LANE_STEPS, plain_classes
 from ._routing import RouteTable
 from .ctx import AppContext, RequestContext, _AppCtxGlobals
 from .globals import _cv_request
+from .json.provider import DefaultJSONProvider
 from .sansio.app import App
 from .sessions import SecureCookieSessionInterface, SessionInterface
 from .signals import (
@@ -45,11 +49,11 @@ from .signals import (
 )
 from .templating import DispatchingJinjaLoader, Environment, _default_template_ctx_processor
 from .urls import build_url
-from .wrappers import Request, Response
+from .wrappers import _HEADER_BREAK, Request, Response
 from .wsgi import serve_wsgi
 
 if t.TYPE_CHECKING:
-    from _typeshed.wsgi import StartResponse, WSGIEnvironment
+    from _typeshed.wsgi import WSGIEnvironment
 
     from .sessions import SessionMixin
     from .testing import FlaskClient, FlaskCliRunner
@@ -130,6 +134,8 @@ class Phial(App):
         #: The Content-Type of text responses when they may be built directly
         #: (see :meth:`Response._from_bytes`); ``None`` disables that path.
         self._text_content_type: str | None = None
+        #: Whether the drivers may take the fast lane; decided at the first request.
+        self._lane = False
         self._error_pages: dict[tuple[type, int | None, str], bytes] = {}
         self.template_context_processors[None].append(_default_template_ctx_processor)
         from .cli import AppGroup  # here, not at the top: the CLI imports this module
@@ -177,11 +183,10 @@ class Phial(App):
             f" ASGI app (scope, receive, send), not with {len(args)} arguments."
         )
 
-    def wsgi_app(
-        self, environ: WSGIEnvironment, start_response: StartResponse
-    ) -> cabc.Iterable[bytes]:
-        """The WSGI application; wrap this attribute to add WSGI middleware."""
-        return serve_wsgi(self, environ, start_response)
+    #: The WSGI application, ``app.wsgi_app(environ, start_response)``; wrap
+    #: this attribute to add WSGI middleware. (The driver itself, rather than
+    #: a method calling it: one frame less per request.)
+    wsgi_app = serve_wsgi
 
     def asgi_app(self, scope: t.Any, receive: t.Any, send: t.Any) -> t.Any:
         """The ASGI application; wrap this attribute to add ASGI middleware."""
@@ -217,7 +222,119 @@ class Phial(App):
         self._overrides = overrides
         self._routes.compile()
         self._text_content_type = _fast_text_content_type(self.response_class)
+        self._lane = self._lane_allowed()
         self._got_first_request = True
+
+    def _lane_allowed(self) -> bool:
+        """Whether the drivers may take the fast lane (see :mod:`phial._lane`):
+        only when the app customises none of the steps the lane skips or
+        calls directly. Hooks, signals and the session are checked per request."""
+        if self._overrides or self._text_content_type is None:
+            return False
+        if not plain_classes(self.response_class):  # type: ignore[arg-type]  # classes hash
+            return False
+        if self.request_class.__init__ is not Request.__init__:
+            return False
+        cls = type(self)
+        return all(
+            name not in self.__dict__ and getattr(cls, name) is getattr(Phial, name)
+            for name in LANE_STEPS
+        )
+
+    def _lane_error_output(
+        self, ctx: RequestContext, e: HTTPException
+    ) -> tuple[int, list[tuple[str, str]], bytes] | None:
+        """The lane's answer to a routing error: a plain 404 or 405 page when
+        no error handler and no trap setting could intervene, else ``None``."""
+        if (
+            (e.__class__ is NotFound or e.__class__ is MethodNotAllowed)
+            and not self.error_handler_spec
+            and not self.config["TRAP_HTTP_EXCEPTIONS"]
+            and not self.after_request_funcs
+            and not request_finished.receivers
+            # (No view ran: no session use, no after_this_request function.)
+            and not (
+                "HTTP_COOKIE" in ctx.request.environ and self._session_to_refresh(ctx) is not None
+            )
+        ):
+            return self._http_exception_output(e, ctx.request.environ)
+        return None
+
+    def _lane_output(
+        self, ctx: RequestContext, rv: t.Any
+    ) -> tuple[int, list[tuple[str, str]], bytes] | None:
+        """Status, headers and body of the response the general steps would
+        send for the view's return value ``rv``, when nothing else observes
+        it (see :meth:`_lane_closed`) and it is a plain value: text, bytes, a
+        dict or list for JSON, alone or in a tuple with an int status and/or
+        a dict of plain headers. ``None`` for anything else: the general
+        steps then build a response object.
+
+        The headers are the ones that response would emit, in order.
+        """
+        if (
+            self.after_request_funcs
+            or request_finished.receivers
+            or ctx._session is not None
+            or "_after_request_functions" in ctx.__dict__
+            or ("HTTP_COOKIE" in ctx.request.environ and self._session_to_refresh(ctx) is not None)
+        ):
+            return None
+        status = 200
+        headers: t.Any = None
+        if rv.__class__ is tuple:
+            if len(rv) == 3:
+                rv, status, headers = rv
+            elif len(rv) == 2:
+                if rv[1].__class__ is int:
+                    rv, status = rv
+                else:
+                    rv, headers = rv
+            else:
+                return None
+            if status not in LANE_STATUSES or (
+                headers is not None and headers.__class__ is not dict
+            ):
+                return None
+        cls = rv.__class__
+        if cls is str:
+            body = rv.encode()
+            content_type = self._text_content_type
+        elif cls is bytes:
+            body = rv
+            content_type = self._text_content_type
+        elif (cls is dict or cls is list) and not headers:
+            provider = self.json
+            if provider.__class__ is not DefaultJSONProvider:
+                return None
+            plain = provider._plain_body(rv, self.debug)
+            if plain is None:
+                return None
+            body, content_type = plain
+        else:
+            return None
+        assert content_type is not None  # the lane runs only when it is set
+        if not headers:
+            length = str(len(body))
+            return status, [("Content-Type", content_type), ("Content-Length", length)], body
+        # Headers given as a dict replace the defaults (see make_response).
+        extra: list[tuple[str, str]] = []
+        for name, value in headers.items():
+            if (
+                value.__class__ is not str
+                or name.__class__ is not str
+                or (not value.isprintable() and _HEADER_BREAK.search(value))
+            ):
+                return None  # the general steps apply (or refuse) it
+            lowered = name.lower()
+            if lowered == "content-type":
+                content_type = value
+            elif lowered == "content-length":
+                return None
+            else:
+                extra.append((name, value))
+        extra.append(("Content-Length", str(len(body))))
+        return status, [("Content-Type", content_type), *extra], body
 
     # -- contexts --------------------------------------------------------------------------
 
@@ -442,7 +559,7 @@ class Phial(App):
                 response = await self._step(aio, "process_response", response)
             elif (
                 self.after_request_funcs
-                or ctx._after_request_functions
+                or ctx.__dict__.get("_after_request_functions")
                 or ctx._session is not None
                 # An untouched session may still need its cookie refreshed.
                 or "HTTP_COOKIE" in ctx.request.environ
@@ -762,6 +879,27 @@ class Phial(App):
         """The page Werkzeug would render for ``e``, built directly."""
         ctx = _cv_request.get(None)
         environ = ctx.request.environ if ctx is not None else None
+        content_type, extra = self._http_exception_headers(e, environ)
+        return self.response_class._from_bytes(
+            self._error_page(e, environ), content_type, e.code or 500, extra
+        )
+
+    def _http_exception_output(
+        self, e: HTTPException, environ: WSGIEnvironment
+    ) -> tuple[int, list[tuple[str, str]], bytes]:
+        """:meth:`_http_exception_response` as status, headers and body."""
+        content_type, extra = self._http_exception_headers(e, environ)
+        body = self._error_page(e, environ)
+        return (
+            e.code or 500,
+            [("Content-Type", content_type), *extra, ("Content-Length", str(len(body)))],
+            body,
+        )
+
+    @staticmethod
+    def _http_exception_headers(
+        e: HTTPException, environ: WSGIEnvironment | None
+    ) -> tuple[str, list[tuple[str, str]]]:
         content_type = "text/html; charset=utf-8"
         extra: list[tuple[str, str]] = []
         for name, value in e.get_headers(environ):
@@ -769,9 +907,7 @@ class Phial(App):
                 content_type = value
             else:
                 extra.append((name, value))
-        return self.response_class._from_bytes(
-            self._error_page(e, environ), content_type, e.code or 500, extra
-        )
+        return content_type, extra
 
     def _error_page(self, e: HTTPException, environ: WSGIEnvironment | None) -> bytes:
         """Werkzeug's HTML page for ``e``, remembered per class and description.
@@ -804,6 +940,8 @@ class Phial(App):
     def _match_request(self, ctx: RequestContext) -> None:
         """Match ``ctx.request``: the compiled table first, then the URL map."""
         routes = self._routes
+        if routes.match_known(ctx.request):
+            return
         if not routes.host_is_valid(ctx.request):
             ctx.request.routing_exception = BadRequest("The Host header is not a valid host.")
             return
@@ -1063,19 +1201,15 @@ def _split_plain_headers(
     extra: list[tuple[str, str]] = []
     rest: dict[str, t.Any] | None = None
     for name, value in headers.items():
-        if (
-            value.__class__ is not str
-            or name.__class__ is not str
-            or "\n" in value
-            or "\r" in value
-            or "\x00" in value
-        ):
+        if value.__class__ is not str or name.__class__ is not str or _HEADER_BREAK.search(value):
             if rest is None:
                 rest = {}
             rest[name] = value
-        elif name.lower() == "content-type":
+            continue
+        lowered = name.lower()
+        if lowered == "content-type":
             content_type = value
-        elif name.lower() == "content-length":
+        elif lowered == "content-length":
             if rest is None:
                 rest = {}
             rest[name] = value

@@ -6,26 +6,98 @@ It only orders the steps; what each step does lives in :mod:`phial.app`.
 from __future__ import annotations
 
 import collections.abc as cabc
-import functools
 import typing as t
 
 from werkzeug.wrappers import Response as BaseResponse
 
 from ._async import drive
+from ._lane import LANE_STATUSES, plain_classes
+from .ctx import RequestContext
 from .globals import _cv_app
+from .signals import request_started
 
 if t.TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
 
     from .app import Phial
+    from .wrappers import Response
 
 
 def serve_wsgi(
     app: Phial, environ: WSGIEnvironment, start_response: StartResponse
 ) -> cabc.Iterable[bytes]:
-    """Handle one WSGI request with ``app``."""
+    """The WSGI application: handle one request with ``app``.
+
+    It is :attr:`phial.app.Phial.wsgi_app`; wrap that attribute to add WSGI
+    middleware.
+    """
+    if not app._lane:
+        return _serve_general(app, environ, start_response)
+    # The fast lane (see phial._lane): the general steps' effect, with the
+    # view called directly when nothing else observes the request.
+    ctx = RequestContext._open(app, environ)
+    error: BaseException | None = None
+    try:
+        try:
+            if not app._routes.match_known(ctx.request):
+                ctx.match_request()
+            if (
+                app.before_request_funcs
+                or app.url_value_preprocessors
+                or request_started.receivers
+                or environ.get("REQUEST_METHOD") in _SPECIAL_METHODS
+            ):
+                response = drive(app._full_dispatch(ctx, False))
+            elif ctx.request.routing_exception is not None:
+                output = app._lane_error_output(ctx, ctx.request.routing_exception)
+                if output is None:
+                    response = drive(app._full_dispatch(ctx, False))
+                else:
+                    start_response(LANE_STATUSES[output[0]], output[1])
+                    return [output[2]]
+            else:
+                request = ctx.request
+                view = app.view_functions[request.url_rule.endpoint]  # type: ignore[union-attr]  # matched
+                try:
+                    sync_view = app._sync_wrappers.get(view) or app.ensure_sync(view)
+                    rv = sync_view(**request.view_args)  # type: ignore[arg-type]  # set with the rule
+                except Exception as e:
+                    # The general steps handle the error and finish the request.
+                    rv = drive(app._handle_user_exception(ctx, e, False))
+                    response = drive(app._finalize(ctx, rv, False))
+                else:
+                    output = app._lane_output(ctx, rv)
+                    if output is None:
+                        response = drive(app._finalize(ctx, rv, False))
+                    else:
+                        start_response(LANE_STATUSES[output[0]], output[1])
+                        return [output[2]]
+        except Exception as e:
+            error = e
+            response = app.handle_exception(e)
+        except BaseException as e:
+            error = e
+            raise
+        return _emit_response(app, response, environ, start_response)
+    finally:
+        if "werkzeug.debug.preserve_context" in environ:
+            _preserve_context(environ, ctx)
+        # should_ignore_error is not overridden when the lane is allowed.
+        ctx._exit(error)
+
+
+#: Methods the general steps answer: HEAD (no body) and OPTIONS (automatic).
+_SPECIAL_METHODS = frozenset(("HEAD", "OPTIONS"))
+
+
+def _serve_general(
+    app: Phial, environ: WSGIEnvironment, start_response: StartResponse
+) -> cabc.Iterable[bytes]:
+    """:func:`serve_wsgi` through the general steps only."""
     if not app._got_first_request:
         app._finish_setup()
+        if app._lane:
+            return serve_wsgi(app, environ, start_response)
     ctx = app.request_context(environ)
     error: BaseException | None = None
     try:
@@ -38,34 +110,28 @@ def serve_wsgi(
         except BaseException as e:
             error = e
             raise
-        if hasattr(response.response, "__aiter__"):
-            response.response = _iterate_async(app, response.response)
-        return _emit(response, environ, start_response)
+        return _emit_response(app, response, environ, start_response)
     finally:
-        preserve = environ.get("werkzeug.debug.preserve_context")
-        if preserve is not None:
-            # The test client re-pushes these after the request (``with client:``).
-            preserve(_cv_app.get())
-            preserve(ctx)
+        _preserve_context(environ, ctx)
         if error is not None and app.should_ignore_error(error):
             error = None
         ctx.pop(error)
 
 
-#: Werkzeug's own emission methods; a response class that keeps all of them
-#: may be emitted directly.
-_EMIT_METHODS = ("__call__", "get_wsgi_response", "get_wsgi_headers", "get_app_iter")
+def _preserve_context(environ: WSGIEnvironment, ctx: RequestContext) -> None:
+    preserve = environ.get("werkzeug.debug.preserve_context")
+    if preserve is not None:
+        # The test client re-pushes these after the request (``with client:``).
+        preserve(_cv_app.get())
+        preserve(ctx)
 
 
-def _plain_emission(cls: type[BaseResponse]) -> bool:
-    return all(getattr(cls, name) is getattr(BaseResponse, name) for name in _EMIT_METHODS)
-
-
-@functools.lru_cache(maxsize=32)
-def _plain_classes(cls: type[BaseResponse]) -> frozenset[type[BaseResponse]]:
-    """``{cls}`` when ``cls`` keeps Werkzeug's emission, else empty; memoised
-    because response classes are few and fixed."""
-    return frozenset((cls,)) if _plain_emission(cls) else frozenset()
+def _emit_response(
+    app: Phial, response: Response, environ: WSGIEnvironment, start_response: StartResponse
+) -> cabc.Iterable[bytes]:
+    if hasattr(response.response, "__aiter__"):
+        response.response = _iterate_async(app, response.response)
+    return _emit(response, environ, start_response)
 
 
 def _emit(
@@ -89,7 +155,7 @@ def _emit(
         and status >= 200
         and status not in (204, 304, 412)
         and environ.get("REQUEST_METHOD") != "HEAD"
-        and response.__class__ in _plain_classes(response.__class__)  # type: ignore[arg-type]  # classes hash
+        and response.__class__ in plain_classes(response.__class__)  # type: ignore[arg-type]  # classes hash
         and "Content-Length" in response.headers
     ):
         start_response(response.status, response.headers.to_wsgi_list())

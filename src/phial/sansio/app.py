@@ -44,6 +44,10 @@ def _make_timedelta(value: timedelta | int | None) -> timedelta | None:
     return timedelta(seconds=value)
 
 
+#: What an error handler scope without handlers looks up in.
+_NO_HANDLERS: t.Final[dict[int | None, dict[type[BaseException], ft.ErrorHandlerCallable]]] = {}
+
+
 class App(Scaffold):
     """Configuration, routing and handler registry of a phial application."""
 
@@ -521,7 +525,10 @@ class App(Scaffold):
         names = (*blueprints, None)
         for c in (code, None) if code is not None else (None,):
             for name in names:
-                handler_map = self.error_handler_spec[name][c]
+                # .get, not [...]: the spec is a defaultdict, and looking up
+                # must not fill it (an empty spec tells the fast lane that no
+                # handler exists).
+                handler_map = self.error_handler_spec.get(name, _NO_HANDLERS).get(c)
                 if not handler_map:
                     continue
                 for cls in exc_class.__mro__:

@@ -1,0 +1,67 @@
+"""The fast lane: what the drivers may skip when nothing observes a request.
+
+Most requests run a view and nothing else: no ``before_request`` or
+``after_request`` functions, no signal receivers, no session. For those the
+drivers call the view directly and, when it returns a plain value (text,
+bytes, JSON data, optionally in a tuple with a status and headers), send the
+bytes without building a response object. The output is byte for byte what
+the general pipeline sends (the tests compare both).
+
+Whether an app may use the lane at all is decided once, at its first request
+(:meth:`phial.app.Phial._lane_allowed`): overriding any step the lane skips
+sends every request through the general pipeline. Hooks, signal receivers and
+the session are checked on every request, since they may appear at any time.
+"""
+
+from __future__ import annotations
+
+import functools
+import typing as t
+
+from werkzeug.http import HTTP_STATUS_CODES
+from werkzeug.wrappers import Response as BaseResponse
+
+#: Steps of :class:`~phial.app.Phial` the lane skips or calls directly:
+#: overriding one (in a subclass or on the instance) disables the lane.
+LANE_STEPS = (
+    "request_context",
+    "app_context",
+    "make_response",
+    "ensure_sync",
+    "should_ignore_error",
+    "trap_http_exception",
+    "raise_routing_exception",
+    "do_teardown_request",
+    "do_teardown_appcontext",
+    "log_exception",
+)
+
+
+def _status_lines() -> dict[int, str]:
+    """Status lines, as Werkzeug writes them, of the codes the lane sends:
+    known codes of responses with a body (not 1xx, 204, 304 or 412, which
+    Werkzeug's emission treats specially)."""
+    return {
+        code: BaseResponse(status=code).status
+        for code in HTTP_STATUS_CODES
+        if code >= 200 and code not in (204, 304, 412)
+    }
+
+
+#: Status code -> status line, for the codes the lane sends itself.
+LANE_STATUSES: t.Final = _status_lines()
+
+#: Werkzeug's own emission methods; a response class that keeps all of them
+#: may be emitted directly (and skipped altogether by the lane).
+_EMIT_METHODS = ("__call__", "get_wsgi_response", "get_wsgi_headers", "get_app_iter")
+
+
+def _plain_emission(cls: type[BaseResponse]) -> bool:
+    return all(getattr(cls, name) is getattr(BaseResponse, name) for name in _EMIT_METHODS)
+
+
+@functools.lru_cache(maxsize=32)
+def plain_classes(cls: type[BaseResponse]) -> frozenset[type[BaseResponse]]:
+    """``{cls}`` when ``cls`` keeps Werkzeug's emission, else empty; memoised
+    because response classes are few and fixed."""
+    return frozenset((cls,)) if _plain_emission(cls) else frozenset()

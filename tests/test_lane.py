@@ -1,0 +1,347 @@
+"""The fast lane (phial._lane): same bytes as the general steps, and it steps
+aside whenever something could observe the request."""
+
+from __future__ import annotations
+
+import datetime
+import typing as t
+import uuid
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from werkzeug.test import EnvironBuilder
+
+from phial import Phial, Response, after_this_request, jsonify, session
+from phial.globals import _cv_request
+from phial.signals import request_finished
+
+Output = tuple[str, list[tuple[str, str]], bytes]
+
+
+def call(app: Phial, path: str, method: str = "GET", **kwargs: t.Any) -> Output:
+    """Call ``app`` as a WSGI server would; what it sent, exactly."""
+    environ = EnvironBuilder(path=path, method=method, **kwargs).get_environ()
+    sent: list[t.Any] = []
+
+    def start_response(
+        status: str, headers: list[tuple[str, str]], exc_info: t.Any = None
+    ) -> t.Any:
+        sent[:] = [status, headers]
+
+    body = b"".join(app(environ, start_response))
+    return sent[0], list(sent[1]), body
+
+
+#: View return values the lane sends itself.
+PLAIN_VALUES: dict[str, t.Any] = {
+    "text": "Hello, World!",
+    "non_ascii": "héllo \u2013 \u2713",
+    "bytes": b"\x00\xffraw",
+    "empty": "",
+    "dict": {"b": 1, "a": [1, 2.5, None, True], "c": {"z": "é"}},
+    "list": [1, "two", {"three": 3}],
+    "empty_list": [],
+    "status": ("created", 201),
+    "status_enum_like": ("teapot", 418),
+    "headers": ("text", {"X-One": "1", "X-Two": "two"}),
+    "content_type": ("text", {"Content-Type": "text/plain; charset=utf-8"}),
+    "lowercase_type": ("text", {"content-type": "application/xml", "x-a": "b"}),
+    "all_three": ("gone", 410, {"X-Reason": "moved away", "Content-Type": "text/plain"}),
+    "tab_in_value": ("text", {"X-Tab": "a\tb"}),
+    "json_status": ({"error": "nope"}, 400),
+    "dates": {"when": datetime.datetime(2020, 1, 2, 3, 4, 5), "id": uuid.UUID(int=7)},
+}
+
+#: Values the lane hands to the general steps (same result expected).
+GENERAL_VALUES: dict[str, t.Any] = {
+    "no_content": ("", 204),
+    "string_status": ("text", "201 CREATED"),
+    "list_headers": ("text", [("X-A", "1")]),
+    "json_with_headers": ({"a": 1}, {"X-A": "1"}),
+    "int_header": ("text", {"X-Count": 3}),
+    "length_header": ("text", {"Content-Length": "4"}),
+    "response": Response("made", 202, {"X-Made": "yes"}),
+    "generator": (c for c in ["a", "b"]),
+    "jsonify": None,  # replaced in the view: jsonify needs a context
+}
+
+
+def make_app(values: dict[str, t.Any]) -> Phial:
+    app = Phial(__name__)
+
+    def view(name: str) -> t.Any:
+        if name == "jsonify":
+            return jsonify(a=1, b=[2])
+        value = values[name]
+        if name == "generator":
+            return (c for c in ["a", "b"])
+        return value
+
+    app.add_url_rule("/v/<name>", view_func=view)
+    app.add_url_rule("/plain", view_func=lambda: "plain")
+    return app
+
+
+def general_app(values: dict[str, t.Any]) -> Phial:
+    """The same app with the lane turned off by an ``after_request`` function
+    that changes nothing."""
+    app = make_app(values)
+    app.after_request(lambda response: response)
+    return app
+
+
+def spy_lane(app: Phial) -> list[t.Any]:
+    """Record what the lane's output step returned."""
+    seen: list[t.Any] = []
+    original = app._lane_output
+
+    def recording(ctx: t.Any, rv: t.Any) -> t.Any:
+        out = original(ctx, rv)
+        seen.append(out)
+        return out
+
+    app._lane_output = recording  # type: ignore[method-assign]
+    return seen
+
+
+@pytest.mark.parametrize("name", sorted(PLAIN_VALUES))
+def test_plain_values_are_sent_by_the_lane_as_the_general_steps_send_them(name: str) -> None:
+    lane_app = make_app(PLAIN_VALUES)
+    seen = spy_lane(lane_app)
+    assert call(lane_app, f"/v/{name}") == call(general_app(PLAIN_VALUES), f"/v/{name}")
+    assert lane_app._lane is True
+    assert seen and seen[0] is not None, "the lane did not send this value itself"
+
+
+@pytest.mark.parametrize("name", sorted(GENERAL_VALUES))
+def test_other_values_go_to_the_general_steps_with_the_same_result(name: str) -> None:
+    lane_app = make_app(GENERAL_VALUES)
+    seen = spy_lane(lane_app)
+    assert call(lane_app, f"/v/{name}") == call(general_app(GENERAL_VALUES), f"/v/{name}")
+    assert seen == [None]
+
+
+@pytest.mark.parametrize(
+    ("path", "method"),
+    [("/nowhere", "GET"), ("/plain", "POST"), ("/plain", "HEAD"), ("/plain", "OPTIONS")],
+)
+def test_errors_and_special_methods_match_the_general_steps(path: str, method: str) -> None:
+    lane_app = make_app(PLAIN_VALUES)
+    status, headers, body = call(lane_app, path, method)
+    assert (status, headers, body) == call(general_app(PLAIN_VALUES), path, method)
+    if method == "POST":
+        assert status == "405 METHOD NOT ALLOWED"
+        assert set(dict(headers)["Allow"].split(", ")) == {"GET", "HEAD", "OPTIONS"}
+    if method == "HEAD":
+        assert body == b""
+        assert dict(headers)["Content-Length"] == "5"
+
+
+def test_a_404_handler_replaces_the_lanes_page() -> None:
+    app = make_app(PLAIN_VALUES)
+    app.register_error_handler(404, lambda e: ("custom", 404))
+    assert call(app, "/nowhere")[2] == b"custom"
+
+
+def test_a_handler_for_another_code_keeps_the_404_page() -> None:
+    app = make_app(PLAIN_VALUES)
+    app.register_error_handler(500, lambda e: ("oops", 500))
+    status, _, body = call(app, "/nowhere")
+    assert status == "404 NOT FOUND"
+    assert b"Not Found" in body
+
+
+def test_trap_http_exceptions_still_raises_from_the_lane() -> None:
+    app = make_app(PLAIN_VALUES)
+    app.config["TRAP_HTTP_EXCEPTIONS"] = True
+    app.testing = True
+    with pytest.raises(Exception, match="404"):
+        call(app, "/nowhere")
+
+
+def test_after_this_request_runs_for_a_plain_value() -> None:
+    app = Phial(__name__)
+
+    @app.route("/")
+    def index() -> str:
+        @after_this_request
+        def tag(response: Response) -> Response:
+            response.headers["X-Tagged"] = "yes"
+            return response
+
+        return "body"
+
+    _, headers, body = call(app, "/")
+    assert ("X-Tagged", "yes") in headers
+    assert body == b"body"
+
+
+def test_a_session_written_by_the_view_is_saved() -> None:
+    app = Phial(__name__)
+    app.secret_key = "k"
+
+    @app.route("/")
+    def index() -> str:
+        session["n"] = 1
+        return "body"
+
+    _, headers, _ = call(app, "/")
+    assert any(name == "Set-Cookie" and value.startswith("session=") for name, value in headers)
+    assert ("Vary", "Cookie") in headers
+
+
+def test_a_permanent_session_cookie_is_refreshed_on_an_untouched_request() -> None:
+    app = Phial(__name__)
+    app.secret_key = "k"
+
+    @app.route("/login")
+    def login() -> str:
+        session.permanent = True
+        session["user"] = "u"
+        return "in"
+
+    @app.route("/")
+    def index() -> str:
+        return "untouched"
+
+    _, headers, _ = call(app, "/login")
+    cookie = dict(headers)["Set-Cookie"].split(";")[0]
+    _, headers, body = call(app, "/", headers={"Cookie": cookie})
+    assert body == b"untouched"
+    assert "Set-Cookie" in dict(headers)
+
+
+def test_request_finished_receivers_see_a_response_object() -> None:
+    app = make_app(PLAIN_VALUES)
+    received: list[Response] = []
+
+    def receiver(sender: Phial, response: Response, **extra: t.Any) -> None:
+        received.append(response)
+
+    with request_finished.connected_to(receiver, app):
+        assert call(app, "/plain")[2] == b"plain"
+    assert len(received) == 1 and received[0].get_data() == b"plain"
+
+
+def test_before_request_and_teardown_functions_run() -> None:
+    app = make_app(PLAIN_VALUES)
+    events: list[str] = []
+    app.before_request(lambda: events.append("before"))
+    app.teardown_request(lambda exc: events.append(f"teardown {exc!r}"))
+    app.teardown_appcontext(lambda exc: events.append("app teardown"))
+    assert call(app, "/plain")[2] == b"plain"
+    assert events == ["before", "teardown None", "app teardown"]
+
+
+def test_an_exception_in_the_view_gets_the_error_handler() -> None:
+    app = Phial(__name__)
+
+    @app.route("/")
+    def index() -> str:
+        raise KeyError("boom")
+
+    app.register_error_handler(KeyError, lambda e: (f"handled {e}", 418))
+    status, _, body = call(app, "/")
+    assert status == "418 I'M A TEAPOT"
+    assert body == b"handled 'boom'"
+
+
+def test_an_unhandled_exception_is_a_500_with_the_teardown_seeing_it() -> None:
+    app = Phial(__name__)
+    seen: list[t.Any] = []
+    app.teardown_request(seen.append)
+
+    @app.route("/")
+    def index() -> str:
+        raise RuntimeError("boom")
+
+    status, _, body = call(app, "/")
+    assert status == "500 INTERNAL SERVER ERROR"
+    assert b"boom" not in body
+    assert isinstance(seen[0], RuntimeError)
+
+
+def test_a_view_that_leaves_a_context_pushed_is_reported() -> None:
+    app = Phial(__name__)
+
+    @app.route("/")
+    def index() -> str:
+        app.test_request_context().push()
+        return "leaky"
+
+    with pytest.raises(AssertionError, match="Popped the wrong request context"):
+        call(app, "/")
+    # Clean up what the view pushed (and the request it displaced).
+    while _cv_request.get(None) is not None:
+        _cv_request.get().pop()
+
+
+def test_an_overridden_make_response_turns_the_lane_off() -> None:
+    class Shouting(Phial):
+        def make_response(self, rv: t.Any) -> Response:
+            return super().make_response(rv.upper() if isinstance(rv, str) else rv)
+
+    app = Shouting(__name__)
+    app.add_url_rule("/", view_func=lambda: "quiet")
+    assert call(app, "/")[2] == b"QUIET"
+    assert app._lane is False
+
+
+def test_a_response_class_with_its_own_emission_turns_the_lane_off() -> None:
+    class Stamped(Response):
+        def get_wsgi_headers(self, environ: t.Any) -> t.Any:
+            headers = super().get_wsgi_headers(environ)
+            headers["X-Stamped"] = "1"
+            return headers
+
+    app = Phial(__name__)
+    app.response_class = Stamped
+    app.add_url_rule("/", view_func=lambda: "x")
+    assert ("X-Stamped", "1") in call(app, "/")[1]
+    assert app._lane is False
+
+
+def test_the_lane_keeps_a_wsgi_middleware_wrapping_wsgi_app() -> None:
+    app = make_app(PLAIN_VALUES)
+    inner = app.wsgi_app
+
+    def middleware(environ: t.Any, start_response: t.Any) -> t.Any:
+        environ["PATH_INFO"] = "/plain"
+        return inner(environ, start_response)
+
+    app.wsgi_app = middleware  # type: ignore[method-assign]
+    assert call(app, "/anything")[2] == b"plain"
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=5), children, max_size=4)
+    ),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(json_values, st.booleans(), st.booleans())
+def test_the_json_fast_body_is_what_the_encoder_writes(
+    value: t.Any, ensure_ascii: bool, sort_keys: bool
+) -> None:
+    app = Phial(__name__)
+    app.json.ensure_ascii = ensure_ascii  # type: ignore[attr-defined]
+    app.json.sort_keys = sort_keys  # type: ignore[attr-defined]
+    plain = app.json._plain_body(value, False)  # type: ignore[attr-defined]
+    assert plain is not None
+    expected = app.json._encoder().encode(value)  # type: ignore[attr-defined]
+    assert plain == (f"{expected}\n".encode(), "application/json")
+
+
+def test_the_json_fast_body_steps_aside_for_circular_and_indented_values() -> None:
+    app = Phial(__name__)
+    circular: list[t.Any] = []
+    circular.append(circular)
+    assert app.json._plain_body(circular, False) is None  # type: ignore[attr-defined]
+    assert app.json._plain_body({"a": 1}, True) is None  # type: ignore[attr-defined]
+    app.add_url_rule("/", view_func=lambda: circular)
+    assert call(app, "/")[0] == "500 INTERNAL SERVER ERROR"

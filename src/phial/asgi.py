@@ -43,13 +43,15 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from ._asgi_body import DEFAULT_BODY_BUFFER_SIZE, ENVIRON_KEY, StreamingBody, SyncReader
 from ._async import _cv_server_loop, is_async_callable
+from ._lane import LANE_STATUSES
+from .ctx import RequestContext
 from .globals import _cv_app, _cv_request, _cv_websocket
+from .signals import request_started
 from .websocket import Websocket, WebsocketDisconnect
 from .wrappers import _SafeHeaders
 
 if t.TYPE_CHECKING:
     from .app import Phial
-    from .ctx import RequestContext
     from .wrappers import Response
 
 Scope = t.MutableMapping[str, t.Any]
@@ -498,6 +500,9 @@ async def _run_request(
     send: Send,
 ) -> None:
     _cv_server_loop.set(asyncio.get_running_loop())
+    if app._lane and refusal is None:
+        await _run_in_lane(app, context, scope, environ, receive, send)
+        return
     ctx = app.request_context(environ)
     ctx._asgi_context = context
     error: BaseException | None = None
@@ -518,15 +523,108 @@ async def _run_request(
             error = e
             raise
     finally:
-        preserve = scope.get("werkzeug.debug.preserve_context")
-        if preserve is not None:
-            # The test client re-pushes these after the request (``with client:``).
-            preserve(_cv_app.get())
-            preserve(ctx)
+        _preserve_context(scope, ctx)
         if error is not None and app.should_ignore_error(error):
             error = None
-        if not ctx._pop_without_teardown():
+        if not ctx._exit_plain():
             await ctx._apop(error)
+    await _send_response_object(app, ctx, response, environ, receive, send)
+
+
+async def _run_in_lane(
+    app: Phial,
+    context: contextvars.Context,
+    scope: Scope,
+    environ: dict[str, t.Any],
+    receive: Receive,
+    send: Send,
+) -> None:
+    """:func:`_run_request` for an app that allows the fast lane (see
+    :mod:`phial._lane`): the view is awaited directly and a plain return
+    value is sent without a response object when nothing else observes the
+    request; anything else goes through the general steps."""
+    ctx = RequestContext._open(app, environ)
+    ctx._asgi_context = context
+    error: BaseException | None = None
+    output: tuple[int, list[tuple[str, str]], bytes] | None = None
+    try:
+        try:
+            if not app._routes.match_known(ctx.request):
+                ctx.match_request()
+            request = ctx.request
+            if (
+                app.before_request_funcs
+                or app.url_value_preprocessors
+                or request_started.receivers
+                or environ["REQUEST_METHOD"] in _SPECIAL_METHODS
+            ):
+                response = await app._full_dispatch(ctx, True)
+            elif request.routing_exception is not None:
+                output = app._lane_error_output(ctx, request.routing_exception)
+                if output is None:
+                    response = await app._full_dispatch(ctx, True)
+            else:
+                view = app.view_functions[request.url_rule.endpoint]  # type: ignore[union-attr]  # matched
+                try:
+                    rv = await call_async(app, view, **request.view_args)  # type: ignore[arg-type]  # set with the rule
+                except Exception as e:
+                    # The general steps handle the error and finish the request.
+                    rv = await app._handle_user_exception(ctx, e, True)
+                    response = await app._finalize(ctx, rv, True)
+                else:
+                    output = app._lane_output(ctx, rv)
+                    if output is None:
+                        response = await app._finalize(ctx, rv, True)
+        except Exception as e:
+            error = e
+            output = None
+            response = await app._handle_exception(ctx, e, True)
+        except BaseException as e:
+            error = e
+            raise
+    finally:
+        if "werkzeug.debug.preserve_context" in scope:
+            _preserve_context(scope, ctx)
+        # should_ignore_error is not overridden when the lane is allowed.
+        if not ctx._exit_plain():
+            await ctx._apop(error)
+    if output is None:
+        await _send_response_object(app, ctx, response, environ, receive, send)
+        return
+    status, headers, body = output
+    raw = _RAW_HEADERS
+    raw_headers = []
+    for item in headers:
+        pair = raw.get(item)
+        raw_headers.append(pair if pair is not None else _raw_header(item))
+    start: Message = {"type": "http.response.start", "status": status, "headers": raw_headers}
+    if WSGI_BRIDGE in environ:
+        names = {key.lower(): key for key, _ in headers}
+        start[WSGI_BRIDGE] = {"status": LANE_STATUSES[status], "names": names}
+    await send(start)
+    await send({"type": "http.response.body", "body": body})
+
+
+#: Methods the general steps answer: HEAD (no body) and OPTIONS (automatic).
+_SPECIAL_METHODS = frozenset(("HEAD", "OPTIONS"))
+
+
+def _preserve_context(scope: Scope, ctx: RequestContext) -> None:
+    preserve = scope.get("werkzeug.debug.preserve_context")
+    if preserve is not None:
+        # The test client re-pushes these after the request (``with client:``).
+        preserve(_cv_app.get())
+        preserve(ctx)
+
+
+async def _send_response_object(
+    app: Phial,
+    ctx: RequestContext,
+    response: Response,
+    environ: dict[str, t.Any],
+    receive: Receive,
+    send: Send,
+) -> None:
     headers = _single_chunk_headers(response, environ)
     if headers is None:
         await send_response(app, ctx, response, environ, receive, send)

@@ -358,7 +358,8 @@ class RequestContext:
         :meth:`~phial.app.Phial.request_context` nor
         :meth:`~phial.app.Phial.app_context` and whose request class keeps
         phial's constructor (see :meth:`~phial.app.Phial._lane_allowed`)."""
-        request = app.request_class.__new__(app.request_class)
+        request_class = app.request_class
+        request = request_class.__new__(request_class)
         request.environ = environ
         request.shallow = False
         environ["werkzeug.request"] = request
@@ -377,11 +378,12 @@ class RequestContext:
         self._cv_tokens = [(_cv_request.set(self), app_ctx)]
         return self
 
-    def _exit(self, exc: BaseException | None) -> None:
-        """:meth:`pop` for the fast lane: when there is nothing to tear down
-        (no functions, no receivers, the context pushed once and still the
-        current one) it only resets the ContextVars; otherwise it is
-        :meth:`pop`."""
+    def _exit_plain(self) -> bool:
+        """Pop this context the cheap way when there is nothing to tear down:
+        no teardown functions or receivers at either level, pushed once and
+        still the current context. ``False`` (and nothing done) otherwise:
+        the driver then calls :meth:`pop` (or awaits :meth:`_apop`), which
+        also reports a context popped out of order."""
         app = self.app
         tokens = self._cv_tokens
         if (
@@ -393,14 +395,12 @@ class RequestContext:
             or appcontext_popped.receivers
             or _cv_request.get(None) is not self
         ):
-            self.pop(exc)
-            return
+            return False
         token, app_ctx = tokens[0]
         if app_ctx is not None and (
             len(app_ctx._cv_tokens) != 1 or _cv_app.get(None) is not app_ctx
         ):
-            self.pop(exc)
-            return
+            return False
         request = self.request
         try:
             if "files" in request.__dict__ or request.__class__.close is not _plain_close:
@@ -411,28 +411,6 @@ class RequestContext:
             request.environ["werkzeug.request"] = None
             if app_ctx is not None:
                 _cv_app.reset(app_ctx._cv_tokens.pop())
-
-    def _pop_without_teardown(self) -> bool:
-        """:meth:`_apop` done synchronously when there is nothing to await: no
-        teardown functions or receivers at either level. ``False`` (and nothing
-        done) otherwise; the ASGI driver then awaits :meth:`_apop`."""
-        app = self.app
-        if (
-            app.teardown_request_funcs
-            or request_tearing_down.receivers
-            or app.teardown_appcontext_funcs
-            or appcontext_tearing_down.receivers
-        ):
-            return False
-        clear_request = len(self._cv_tokens) == 1
-        try:
-            if clear_request:
-                self._close_request()
-        finally:
-            ctx, app_ctx = self._reset(clear_request)
-            if app_ctx is not None:
-                app_ctx._popped(app_ctx._reset())
-            self._check_popped(ctx)
         return True
 
     def _close_request(self) -> None:

@@ -83,7 +83,8 @@ def serve_wsgi(
         if "werkzeug.debug.preserve_context" in environ:
             _preserve_context(environ, ctx)
         # should_ignore_error is not overridden when the lane is allowed.
-        ctx._exit(error)
+        if not ctx._exit_plain():
+            ctx.pop(error)
 
 
 #: Methods the general steps answer: HEAD (no body) and OPTIONS (automatic).

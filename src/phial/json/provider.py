@@ -244,19 +244,19 @@ class DefaultJSONProvider(JSONProvider):
         compact = self.compact
         if (compact is False or (compact is None and debug)) or _c_make_encoder is None:
             return None
-        key = (self.default, self.ensure_ascii, self.sort_keys)
+        key = (self.default, self.ensure_ascii, self.sort_keys, self.mimetype)
         cached = self.__dict__.get("_c_encoder")
         if cached is None or cached[0] != key:
             encode_str = _c_encode_ascii if self.ensure_ascii else _c_encode_text
             encoder = _c_make_encoder(
                 None, self.default, encode_str, None, ":", ",", self.sort_keys, False, True
             )
-            cached = self.__dict__["_c_encoder"] = (key, encoder)
+            cached = self.__dict__["_c_encoder"] = (key, encoder, _content_type(self.mimetype))
         try:
             chunks = cached[1](obj, 0)
         except Exception:
             return None
-        return f"{''.join(chunks)}\n".encode(), _content_type(self.mimetype)
+        return f"{''.join(chunks)}\n".encode(), cached[2]
 
     def response(self, *args: t.Any, **kwargs: t.Any) -> Response:
         """Serialize the arguments as JSON and return a response with

@@ -15,6 +15,7 @@ import collections.abc as cabc
 import os
 import sys
 import typing as t
+from functools import partial
 from itertools import chain
 
 from werkzeug.datastructures import Headers
@@ -28,7 +29,7 @@ from werkzeug.routing import RequestRedirect, Rule, WebsocketMismatch
 from werkzeug.wrappers import Response as BaseResponse
 
 from . import typing as ft
-from ._async import LoopPerThread, drive, is_async_callable, mark_asgi3
+from ._async import LoopPerThread, drive, is_async_callable, mark_asgi3, mark_pending_asgi3
 from ._routing import RouteTable
 from .ctx import AppContext, RequestContext, _AppCtxGlobals
 from .globals import _cv_request
@@ -122,6 +123,7 @@ class Phial(App):
             root_path=root_path,
         )
         self._loops = LoopPerThread()
+        mark_pending_asgi3()  # asyncio may have been imported since phial was
         self._sync_wrappers: dict[t.Any, t.Callable[..., t.Any]] = {}
         self._overrides: dict[str, t.Callable[..., t.Any]] = {}
         self._routes = RouteTable(self)
@@ -172,6 +174,10 @@ class Phial(App):
             return self.wsgi_app(*args)
         if len(args) == 3:
             return self.asgi_app(*args)
+        if len(args) == 1 and isinstance(args[0], dict) and "type" in args[0]:
+            # ASGI 2 (scope) -> (receive, send): what a server that found no ASGI 3
+            # mark on __call__ calls (see phial._async.mark_asgi3).
+            return partial(self.asgi_app, args[0])
         raise TypeError(
             "A phial app is called as a WSGI app (environ, start_response) or as an"
             f" ASGI app (scope, receive, send), not with {len(args)} arguments."

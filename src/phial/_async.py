@@ -48,7 +48,7 @@ def running_loop() -> asyncio.AbstractEventLoop | None:
     in ``sys.modules`` the answer is ``None`` at the cost of a dict lookup.
     """
     aio = sys.modules.get("asyncio")
-    return None if aio is None else aio._get_running_loop()  # type: ignore[no-any-return]  # untyped module attribute
+    return None if aio is None else aio._get_running_loop()
 
 
 def thread_loop() -> asyncio.AbstractEventLoop:

@@ -26,10 +26,12 @@ from werkzeug.exceptions import (
     InternalServerError,
 )
 from werkzeug.routing import RequestRedirect, Rule, WebsocketMismatch
+from werkzeug.utils import cached_property
 from werkzeug.wrappers import Response as BaseResponse
 
 from . import typing as ft
 from ._async import LoopPerThread, drive, is_async_callable, mark_asgi3, mark_pending_asgi3
+from ._lazy import lazy_attribute
 from ._routing import RouteTable
 from .ctx import AppContext, RequestContext, _AppCtxGlobals
 from .globals import _cv_request
@@ -44,7 +46,7 @@ from .signals import (
     request_started,
     request_tearing_down,
 )
-from .templating import DispatchingJinjaLoader, Environment, _default_template_ctx_processor
+from .templating import _default_template_ctx_processor
 from .urls import build_url
 from .wrappers import Request, Response
 from .wsgi import serve_wsgi
@@ -52,7 +54,9 @@ from .wsgi import serve_wsgi
 if t.TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
 
+    from .cli import AppGroup
     from .sessions import SessionMixin
+    from .templating import DispatchingJinjaLoader, Environment
     from .testing import FlaskClient, FlaskCliRunner
 
 T = t.TypeVar("T")
@@ -93,7 +97,7 @@ class Phial(App):
     #: The object that opens and saves sessions; see :mod:`phial.sessions`.
     session_interface: SessionInterface = SecureCookieSessionInterface()
     #: The class of :attr:`jinja_env`.
-    jinja_environment: type[Environment] = Environment
+    jinja_environment: type[Environment] = lazy_attribute("phial.templating", "Environment")
     #: The ASGI driver's thread pool for sync callables (made on first use).
     _asgi_pool: t.Any = None
 
@@ -134,11 +138,6 @@ class Phial(App):
         self._text_content_type: str | None = None
         self._error_pages: dict[tuple[type, int | None, str], bytes] = {}
         self.template_context_processors[None].append(_default_template_ctx_processor)
-        from .cli import AppGroup  # here, not at the top: the CLI imports this module
-
-        #: The click group of this app's commands (``phial <command>``); commands
-        #: added with ``@app.cli.command()`` run inside an app context.
-        self.cli: AppGroup = AppGroup(self.name)
 
         if self.has_static_folder:
             if bool(static_host) != host_matching:
@@ -152,6 +151,17 @@ class Phial(App):
                 host=static_host,
                 view_func=self._static_view(),
             )
+
+    @cached_property
+    def cli(self) -> AppGroup:
+        """The click group of this app's commands (``phial <command>``); commands
+        added with ``@app.cli.command()`` run inside an app context.
+
+        Made on first use, so that an app that is only served never imports click.
+        """
+        from .cli import AppGroup  # here, not at the top: the CLI imports this module
+
+        return AppGroup(self.name)
 
     def _static_view(self) -> t.Callable[..., Response]:
         import weakref
@@ -895,6 +905,8 @@ class Phial(App):
 
     def create_global_jinja_loader(self) -> DispatchingJinjaLoader:
         """The loader of :attr:`jinja_env`: modules, then the app, then blueprints."""
+        from .templating import DispatchingJinjaLoader
+
         return DispatchingJinjaLoader(self)
 
     def update_template_context(self, context: dict[str, t.Any]) -> None:

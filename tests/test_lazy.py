@@ -275,3 +275,20 @@ def test_lazy_attribute_yields_to_instance_and_subclass_values() -> None:
     owner.attr = "mine"
     assert owner.attr == "mine"
     assert Child.attr == "child"
+
+
+def test_blueprint_subclass_with_its_own_cli_still_registers_commands() -> None:
+    import click
+
+    group = click.Group("own")
+
+    @group.command("hi")
+    def hi() -> None:
+        pass
+
+    class OwnCli(phial.Blueprint):
+        cli = group  # type: ignore[assignment]  # a class-level group, not the lazy one
+
+    app = Phial("bpcli3")
+    app.register_blueprint(OwnCli("own", __name__))
+    assert app.cli.commands["own"].commands["hi"] is hi  # type: ignore[attr-defined]  # a click.Group

@@ -67,7 +67,8 @@ class Blueprint(SansioBlueprint):
         return AppGroup(self.name)
 
     def _register_cli(self, app: App, name: str, options: dict[str, t.Any]) -> None:
-        if "cli" not in self.__dict__ or not self.cli.commands:
+        never_made = "cli" not in self.__dict__ and type(self).cli is Blueprint.cli
+        if never_made or not self.cli.commands:
             return
         # The app's group comes with phial's CLI; an app without one cannot run them.
         app_cli: click.Group | None = getattr(app, "cli", None)

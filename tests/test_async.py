@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import threading
+import typing as t
 
 import pytest
 
@@ -76,6 +77,46 @@ def test_async_call_inside_a_running_loop_explains_itself(app: Phial) -> None:
 def test_app_call_looks_like_asgi3_to_servers(app: Phial) -> None:
     # uvicorn picks ASGI 3 over ASGI 2 by this check on the app's __call__.
     assert asyncio.iscoroutinefunction(app.__call__)
+
+
+def test_app_call_with_a_scope_alone_is_asgi2(app: Phial) -> None:
+    # What a server calls when it finds no ASGI 3 mark on __call__ (phial marks it
+    # only once asyncio is loaded, see phial._async.mark_asgi3).
+    @app.route("/")
+    def index() -> str:
+        return "asgi2"
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "2.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": "/",
+        "raw_path": b"/",
+        "query_string": b"",
+        "root_path": "",
+        "headers": [],
+        "server": ("127.0.0.1", 80),
+        "client": ("127.0.0.1", 5000),
+    }
+    sent: list[dict[str, t.Any]] = []
+
+    async def receive() -> dict[str, t.Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, t.Any]) -> None:
+        sent.append(message)
+
+    instance = app(scope)
+    asyncio.run(instance(receive, send))
+    assert sent[0]["status"] == 200
+    assert b"".join(m.get("body", b"") for m in sent[1:]) == b"asgi2"
+
+
+def test_app_call_with_one_argument_that_is_no_scope_explains_itself(app: Phial) -> None:
+    with pytest.raises(TypeError, match="not with 1 arguments"):
+        app("nope")
 
 
 def test_app_call_still_serves_wsgi(app: Phial) -> None:

@@ -20,11 +20,15 @@ truncated body.
 
 from __future__ import annotations
 
-import asyncio
 import io
 import typing as t
 
 from werkzeug.exceptions import ClientDisconnected, RequestEntityTooLarge
+
+from ._async import running_loop
+
+if t.TYPE_CHECKING:
+    import asyncio
 
 #: Bytes of a request body the ASGI driver receives before the view runs when
 #: ``ASGI_BODY_BUFFER_SIZE`` is not configured.
@@ -116,11 +120,7 @@ class SyncReader(io.RawIOBase):
         body = self._body
         if body.done and not body._pending:
             return b""
-        try:
-            running = asyncio.get_running_loop()
-        except RuntimeError:
-            running = None
-        if running is body.loop:
+        if running_loop() is body.loop:
             raise BlockingBodyRead(
                 "This request body is larger than ASGI_BODY_BUFFER_SIZE and was not"
                 " received before the view; reading it synchronously would block the"
@@ -128,4 +128,6 @@ class SyncReader(io.RawIOBase):
                 " (then request.form, files and get_json() work) or stream it with"
                 " 'async for chunk in request.iter_body()'."
             )
+        import asyncio  # loaded: body.loop is one of its loops
+
         return asyncio.run_coroutine_threadsafe(body.next_chunk(), body.loop).result()

@@ -3,18 +3,25 @@
 phial writes its request pipeline once, as coroutines. The WSGI driver runs
 them with :func:`drive`, which never suspends because on WSGI every user
 callable has been made synchronous; the ASGI driver awaits them.
+
+:mod:`asyncio` is imported only when a coroutine is actually run: a WSGI app
+with only ``def`` views never loads it (it would add a tenth to phial's import
+time and a megabyte of memory).
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextvars
 import inspect
+import sys
 import threading
 import typing as t
 import weakref
 from collections.abc import Coroutine
 from functools import partial
+
+if t.TYPE_CHECKING:
+    import asyncio
 
 T = t.TypeVar("T")
 
@@ -34,10 +41,22 @@ _cv_thread_loop: contextvars.ContextVar[asyncio.AbstractEventLoop] = contextvars
 )
 
 
+def running_loop() -> asyncio.AbstractEventLoop | None:
+    """The event loop running in this thread, or ``None``; never imports asyncio.
+
+    No loop can run before :mod:`asyncio` has been imported, so while it is not
+    in ``sys.modules`` the answer is ``None`` at the cost of a dict lookup.
+    """
+    aio = sys.modules.get("asyncio")
+    return None if aio is None else aio._get_running_loop()
+
+
 def thread_loop() -> asyncio.AbstractEventLoop:
     """The calling thread's persistent event loop (made on first use)."""
     loop = _cv_thread_loop.get(None)
     if loop is None or loop.is_closed():
+        import asyncio
+
         loop = asyncio.new_event_loop()
         _cv_thread_loop.set(loop)
     return loop
@@ -97,6 +116,8 @@ class LoopPerThread:
             # Made in an empty context: the loop's own handles keep the context
             # current at creation, which must not be some request's (it would
             # keep that request, and so the app, alive as long as the loop).
+            import asyncio
+
             loop = contextvars.Context().run(asyncio.new_event_loop)
             self._loops[thread] = loop
             # Thread-local data is dropped when the thread ends: the closer
@@ -107,7 +128,9 @@ class LoopPerThread:
     def run(self, coro: Coroutine[t.Any, t.Any, T]) -> T:
         """Run ``coro`` to completion and return its result."""
         server_loop = _cv_server_loop.get(None)
-        if server_loop is not None and not _in_loop_thread(server_loop):
+        if server_loop is not None and running_loop() is not server_loop:
+            import asyncio
+
             # An ASGI worker thread: the coroutine belongs on the server's loop,
             # with the caller's context so request and g stay visible.
             ctx = contextvars.copy_context()
@@ -118,11 +141,7 @@ class LoopPerThread:
                 asyncio.futures._chain_future(task, future)  # type: ignore[attr-defined]  # stdlib helper
 
             return _wait_on(server_loop, future, start)
-        try:
-            asyncio.get_running_loop()
-        except RuntimeError:
-            pass
-        else:
+        if running_loop() is not None:
             coro.close()
             raise RuntimeError(
                 "An async function was called synchronously from inside a running event"
@@ -153,13 +172,6 @@ class _ThreadEndCloser:
         loop = self.loops.pop(self.thread, None)
         if loop is not None and not loop.is_running() and not loop.is_closed():
             loop.close()
-
-
-def _in_loop_thread(loop: asyncio.AbstractEventLoop) -> bool:
-    try:
-        return asyncio.get_running_loop() is loop
-    except RuntimeError:
-        return False
 
 
 def _wait_on(
@@ -195,10 +207,33 @@ def mark_asgi3(func: F) -> F:
     ``__call__`` is a coroutine function (uvicorn uses
     ``asyncio.iscoroutinefunction``, others ``inspect``'s); a plain function
     that returns a coroutine for three arguments would be taken for ASGI 2.
+
+    Before Python 3.12 the mark is an object of :mod:`asyncio`'s, which phial
+    does not import for that alone: ``func`` is marked now if asyncio is loaded,
+    else by :func:`mark_pending_asgi3` once it is (each new app calls it; a
+    server that checks before that gets ASGI 2 answers from ``__call__``).
     """
     mark = getattr(inspect, "markcoroutinefunction", None)  # Python 3.12+
     if mark is not None:
-        func = mark(func)
-    # asyncio.iscoroutinefunction also honours this marker (up to 3.13).
-    func._is_coroutine = getattr(asyncio.coroutines, "_is_coroutine", None)  # type: ignore[attr-defined]  # a marker attribute
+        # inspect.iscoroutinefunction, and so asyncio's, honours this mark.
+        return t.cast(F, mark(func))
+    _unmarked.append(func)
+    mark_pending_asgi3()
     return func
+
+
+#: Functions :func:`mark_asgi3` has not given asyncio's mark yet.
+_unmarked: list[t.Callable[..., t.Any]] = []
+
+
+def mark_pending_asgi3() -> None:
+    """Mark what :func:`mark_asgi3` left unmarked, if asyncio is loaded by now."""
+    if not _unmarked:
+        return
+    coroutines = sys.modules.get("asyncio.coroutines")
+    if coroutines is None:
+        return
+    marker = getattr(coroutines, "_is_coroutine", None)
+    for func in _unmarked:
+        func._is_coroutine = marker  # type: ignore[attr-defined]  # a marker attribute
+    _unmarked.clear()

@@ -15,6 +15,7 @@ import collections.abc as cabc
 import os
 import sys
 import typing as t
+from functools import partial
 from itertools import chain
 
 from werkzeug.datastructures import Headers
@@ -27,11 +28,13 @@ from werkzeug.exceptions import (
     NotFound,
 )
 from werkzeug.routing import RequestRedirect, Rule, WebsocketMismatch
+from werkzeug.utils import cached_property
 from werkzeug.wrappers import Response as BaseResponse
 
 from . import typing as ft
-from ._async import LoopPerThread, drive, is_async_callable, mark_asgi3
+from ._async import LoopPerThread, drive, is_async_callable, mark_asgi3, mark_pending_asgi3
 from ._lane import LANE_STATUSES, LANE_STEPS, plain_classes
+from ._lazy import lazy_attribute
 from ._routing import RouteTable
 from .ctx import AppContext, RequestContext, _AppCtxGlobals
 from .globals import _cv_request
@@ -47,7 +50,7 @@ from .signals import (
     request_started,
     request_tearing_down,
 )
-from .templating import DispatchingJinjaLoader, Environment, _default_template_ctx_processor
+from .templating import _default_template_ctx_processor
 from .urls import build_url
 from .wrappers import _HEADER_BREAK, Request, Response
 from .wsgi import serve_wsgi
@@ -55,7 +58,9 @@ from .wsgi import serve_wsgi
 if t.TYPE_CHECKING:
     from _typeshed.wsgi import WSGIEnvironment
 
+    from .cli import AppGroup
     from .sessions import SessionMixin
+    from .templating import DispatchingJinjaLoader, Environment
     from .testing import FlaskClient, FlaskCliRunner
 
 T = t.TypeVar("T")
@@ -96,7 +101,7 @@ class Phial(App):
     #: The object that opens and saves sessions; see :mod:`phial.sessions`.
     session_interface: SessionInterface = SecureCookieSessionInterface()
     #: The class of :attr:`jinja_env`.
-    jinja_environment: type[Environment] = Environment
+    jinja_environment: type[Environment] = lazy_attribute("phial.templating", "Environment")
     #: The ASGI driver's thread pool for sync callables (made on first use).
     _asgi_pool: t.Any = None
 
@@ -126,6 +131,7 @@ class Phial(App):
             root_path=root_path,
         )
         self._loops = LoopPerThread()
+        mark_pending_asgi3()  # asyncio may have been imported since phial was
         self._sync_wrappers: dict[t.Any, t.Callable[..., t.Any]] = {}
         self._overrides: dict[str, t.Callable[..., t.Any]] = {}
         self._routes = RouteTable(self)
@@ -138,11 +144,6 @@ class Phial(App):
         self._lane = False
         self._error_pages: dict[tuple[type, int | None, str], bytes] = {}
         self.template_context_processors[None].append(_default_template_ctx_processor)
-        from .cli import AppGroup  # here, not at the top: the CLI imports this module
-
-        #: The click group of this app's commands (``phial <command>``); commands
-        #: added with ``@app.cli.command()`` run inside an app context.
-        self.cli: AppGroup = AppGroup(self.name)
 
         if self.has_static_folder:
             if bool(static_host) != host_matching:
@@ -156,6 +157,17 @@ class Phial(App):
                 host=static_host,
                 view_func=self._static_view(),
             )
+
+    @cached_property
+    def cli(self) -> AppGroup:
+        """The click group of this app's commands (``phial <command>``); commands
+        added with ``@app.cli.command()`` run inside an app context.
+
+        Made on first use, so that an app that is only served never imports click.
+        """
+        from .cli import AppGroup  # here, not at the top: the CLI imports this module
+
+        return AppGroup(self.name)
 
     def _static_view(self) -> t.Callable[..., Response]:
         import weakref
@@ -178,6 +190,10 @@ class Phial(App):
             return self.wsgi_app(*args)
         if len(args) == 3:
             return self.asgi_app(*args)
+        if len(args) == 1 and isinstance(args[0], dict) and "type" in args[0]:
+            # ASGI 2 (scope) -> (receive, send): what a server that found no ASGI 3
+            # mark on __call__ calls (see phial._async.mark_asgi3).
+            return partial(self.asgi_app, args[0])
         raise TypeError(
             "A phial app is called as a WSGI app (environ, start_response) or as an"
             f" ASGI app (scope, receive, send), not with {len(args)} arguments."
@@ -1027,6 +1043,8 @@ class Phial(App):
 
     def create_global_jinja_loader(self) -> DispatchingJinjaLoader:
         """The loader of :attr:`jinja_env`: modules, then the app, then blueprints."""
+        from .templating import DispatchingJinjaLoader
+
         return DispatchingJinjaLoader(self)
 
     def update_template_context(self, context: dict[str, t.Any]) -> None:

@@ -18,15 +18,16 @@ the server.
 
 from __future__ import annotations
 
-import asyncio
 import contextvars
 import typing as t
 from functools import partial
 
-from ._async import _cv_server_loop, is_async_callable
+from ._async import _cv_server_loop, is_async_callable, running_loop
 from .globals import _cv_request
 
 if t.TYPE_CHECKING:
+    import asyncio
+
     from .app import Phial
     from .wrappers import Response
 
@@ -42,7 +43,7 @@ def add_background_task(
     job = partial(func, *args, **kwargs)
     ctx = _cv_request.get(None)
     if ctx is None:
-        loop = _running_loop()
+        loop = running_loop()
         if loop is not None:
             _spawn(app, loop, job)
         else:
@@ -57,20 +58,13 @@ def add_background_task(
     ctx._after_request_functions.append(attach)
 
 
-def _running_loop() -> asyncio.AbstractEventLoop | None:
-    try:
-        return asyncio.get_running_loop()
-    except RuntimeError:
-        return None
-
-
 def _after_response(app: Phial, job: Task) -> None:
     """Called when the response is closed: hand the job to the server's loop
     over ASGI (this may run in a pool thread), or run it here over WSGI."""
     loop = _cv_server_loop.get(None)
     if loop is None:
         _run_sync(app, job)
-    elif loop is _running_loop():
+    elif loop is running_loop():
         _spawn(app, loop, job)
     else:
         loop.call_soon_threadsafe(_spawn, app, loop, job)
@@ -115,6 +109,8 @@ async def _run_async(app: Phial, loop: asyncio.AbstractEventLoop, job: Task) -> 
 async def wait_for_background_tasks(app: Phial) -> None:
     """Wait until no background task of ``app`` runs (including ones that
     running tasks add meanwhile)."""
+    import asyncio  # running on its loop: loaded
+
     tasks: set[asyncio.Task[None]] = app._background_tasks
     while tasks:
         await asyncio.wait(list(tasks))

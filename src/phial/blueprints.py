@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import typing as t
 
-import click
+from werkzeug.utils import cached_property
 
 from .globals import current_app
 from .helpers import _max_age_from_config, _send_static_file
@@ -14,16 +14,10 @@ from .sansio.blueprints import BlueprintSetupState as BlueprintSetupState
 from .sansio.scaffold import _sentinel
 
 if t.TYPE_CHECKING:
+    import click
+
     from .sansio.app import App
     from .wrappers import Response
-
-
-def _new_cli_group(name: str) -> click.Group:
-    """The blueprint's command group: a :class:`phial.cli.AppGroup`, whose
-    commands run inside an app context."""
-    from .cli import AppGroup  # here, not at the top: the CLI imports the app
-
-    return AppGroup(name)
 
 
 class Blueprint(SansioBlueprint):
@@ -58,13 +52,23 @@ class Blueprint(SansioBlueprint):
             root_path=root_path,
             cli_group=cli_group,
         )
-        #: The click group of the blueprint's commands (``@bp.cli.command()``).
-        #: At registration they become ``phial <cli_group> <command>``, or
-        #: commands of the app's own group when ``cli_group`` is ``None``.
-        self.cli: click.Group = _new_cli_group(name)
+
+    @cached_property
+    def cli(self) -> click.Group:
+        """The click group of the blueprint's commands (``@bp.cli.command()``): a
+        :class:`phial.cli.AppGroup`, whose commands run inside an app context.
+
+        At registration they become ``phial <cli_group> <command>``, or commands
+        of the app's own group when ``cli_group`` is ``None``. Made on first use,
+        so that blueprints without commands never import click.
+        """
+        from .cli import AppGroup  # here, not at the top: the CLI imports the app
+
+        return AppGroup(self.name)
 
     def _register_cli(self, app: App, name: str, options: dict[str, t.Any]) -> None:
-        if not self.cli.commands:
+        never_made = "cli" not in self.__dict__ and type(self).cli is Blueprint.cli
+        if never_made or not self.cli.commands:
             return
         # The app's group comes with phial's CLI; an app without one cannot run them.
         app_cli: click.Group | None = getattr(app, "cli", None)

@@ -8,12 +8,16 @@ connected, which is the common case on the request path.
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 import logging
 import typing as t
 
 from blinker import Namespace, Signal
+
+from ._async import running_loop
+
+if t.TYPE_CHECKING:
+    import asyncio
 
 __all__ = [
     "Namespace",
@@ -79,7 +83,7 @@ def _send(
     """
     if not signal.receivers:
         return
-    if _async_wrapper is not None and asyncio._get_running_loop() is not None:
+    if _async_wrapper is not None and running_loop() is not None:
         # On the ASGI server's loop (a context pushed or popped there): running
         # a coroutine receiver to completion would block the loop, so it is
         # scheduled on the loop instead. The pipeline awaits them (_asend).
@@ -110,7 +114,9 @@ def _schedule(func: t.Callable[..., t.Any]) -> t.Callable[..., t.Any]:
     """Wrap a coroutine receiver so calling it starts a task on the running loop."""
 
     def start(*args: t.Any, **kwargs: t.Any) -> None:
-        task = asyncio.get_running_loop().create_task(func(*args, **kwargs))
+        loop = running_loop()
+        assert loop is not None, "_send schedules only on a running loop"
+        task = loop.create_task(func(*args, **kwargs))
         _pending.add(task)
         task.add_done_callback(_finished)
 

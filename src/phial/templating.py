@@ -6,16 +6,16 @@ the application's ``template_folder``, then each blueprint's, in registration or
 Rendering runs the app's (and the current blueprints') context processors and sends
 the :data:`~phial.signals.before_render_template` and
 :data:`~phial.signals.template_rendered` signals.
+
+:class:`Environment` and :class:`DispatchingJinjaLoader` are defined in
+``phial._jinja`` and imported from there on first access, so that importing
+phial does not import Jinja2; an app that renders nothing never loads it.
 """
 
 from __future__ import annotations
 
-import json
 import typing as t
 
-from jinja2 import BaseLoader, Template, TemplateNotFound, pass_environment
-from jinja2 import Environment as BaseEnvironment
-from markupsafe import Markup
 from werkzeug.local import LocalProxy
 
 from .globals import _cv_app, _cv_request, _no_app_msg
@@ -23,6 +23,10 @@ from .helpers import stream_with_context
 from .signals import _send, before_render_template, template_rendered
 
 if t.TYPE_CHECKING:
+    from jinja2 import Template
+
+    from ._jinja import DispatchingJinjaLoader as DispatchingJinjaLoader
+    from ._jinja import Environment as Environment
     from .app import Phial
 
 __all__ = [
@@ -34,7 +38,18 @@ __all__ = [
     "stream_template_string",
 ]
 
-_SourceTuple = tuple[str, "str | None", "t.Callable[[], bool] | None"]
+#: The names this module takes from ``phial._jinja`` on first access.
+_JINJA_NAMES = frozenset({"DispatchingJinjaLoader", "Environment", "_tojson_filter"})
+
+
+def __getattr__(name: str) -> t.Any:
+    if name in _JINJA_NAMES:
+        from . import _jinja
+
+        value = getattr(_jinja, name)
+        globals()[name] = value  # later accesses are plain attribute lookups
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _default_template_ctx_processor() -> dict[str, t.Any]:
@@ -55,30 +70,6 @@ def _default_template_ctx_processor() -> dict[str, t.Any]:
     return rv
 
 
-@pass_environment
-def _tojson_filter(env: BaseEnvironment, obj: t.Any, **kwargs: t.Any) -> Markup:
-    """The ``tojson`` filter: ``obj`` as JSON that is safe inside HTML and ``<script>``.
-
-    Serialised with the environment's ``json.dumps_function`` policy (the app's
-    JSON provider) and ``json.dumps_kwargs`` policy (``sort_keys=True``), as in
-    Flask; then ``<``, ``>``, ``&`` and ``'`` become ``\\u`` escapes, which JSON
-    parsers read back unchanged but which cannot close a ``<script>`` element,
-    start an entity or end a single-quoted attribute.
-    """
-    policies = env.policies
-    dumps: t.Callable[..., str] = policies["json.dumps_function"] or json.dumps
-    policy_kwargs = policies["json.dumps_kwargs"]
-    if policy_kwargs:
-        kwargs = {**policy_kwargs, **kwargs}
-    text = dumps(obj, **kwargs)
-    return Markup(
-        text.replace("<", "\\u003c")
-        .replace(">", "\\u003e")
-        .replace("&", "\\u0026")
-        .replace("'", "\\u0027")
-    )
-
-
 def _lazy_get_flashed_messages(*args: t.Any, **kwargs: t.Any) -> t.Any:
     """Stand-in for :func:`phial.helpers.get_flashed_messages` until that exists."""
     from . import helpers
@@ -95,147 +86,6 @@ def _get_flashed_messages_function() -> t.Callable[..., t.Any]:
 
     func: t.Callable[..., t.Any] | None = getattr(helpers, "get_flashed_messages", None)
     return func if func is not None else _lazy_get_flashed_messages
-
-
-class Environment(BaseEnvironment):
-    """A Jinja2 environment that belongs to an application.
-
-    Unless a ``loader`` is given it uses the app's
-    :meth:`~phial.Phial.create_global_jinja_loader`, which searches modules,
-    the app and its blueprints.
-
-    :param app: the application; kept as :attr:`app`.
-    :param options: passed to :class:`jinja2.Environment`.
-    """
-
-    def __init__(self, app: Phial, **options: t.Any) -> None:
-        if "loader" not in options:
-            options["loader"] = app.create_global_jinja_loader()
-        super().__init__(**options)
-        self.app = app
-
-
-class DispatchingJinjaLoader(BaseLoader):
-    """Find a template in the app's modules, the app, then its blueprints.
-
-    A name whose first path segment is a registered Flask 0.6 module
-    (``admin/index.html`` with ``app.modules["admin"]``) is looked up as
-    ``index.html`` in that module's loader first. Then the full name is tried
-    in the application's loader and in each blueprint's loader, in the order
-    the blueprints were registered; the first match wins.
-
-    With ``EXPLAIN_TEMPLATE_LOADING`` on, every loader is tried and each attempt
-    is logged to ``app.logger`` at INFO level, followed by an error or a warning
-    when no loader or more than one loader matched.
-    """
-
-    def __init__(self, app: Phial) -> None:
-        self.app = app
-
-    def get_source(self, environment: BaseEnvironment, template: str) -> _SourceTuple:
-        """Return ``(source, filename, uptodate)`` from the first loader that has it."""
-        if self.app.config["EXPLAIN_TEMPLATE_LOADING"]:
-            return self._get_source_explained(environment, template)
-        for _owner, _kind, loader, name in self._iter_loaders(template):
-            try:
-                return loader.get_source(environment, name)
-            except TemplateNotFound:
-                continue
-        raise TemplateNotFound(template)
-
-    def _get_source_explained(self, environment: BaseEnvironment, template: str) -> _SourceTuple:
-        attempts: list[tuple[t.Any, str, BaseLoader, str, _SourceTuple | None]] = []
-        found: _SourceTuple | None = None
-        for owner, kind, loader, name in self._iter_loaders(template):
-            try:
-                rv = loader.get_source(environment, name)
-            except TemplateNotFound:
-                rv = None
-            if found is None:
-                found = rv
-            attempts.append((owner, kind, loader, name, rv))
-        _explain_attempts(self.app, template, attempts)
-        if found is None:
-            raise TemplateNotFound(template)
-        return found
-
-    def _iter_loaders(self, template: str) -> t.Iterator[tuple[t.Any, str, BaseLoader, str]]:
-        """Yield ``(owner, kind, loader, name to ask for)`` in search order."""
-        app = self.app
-        modules: dict[str, t.Any] | None = getattr(app, "modules", None)
-        if modules and "/" in template:
-            module_name, _, rest = template.partition("/")
-            module = modules.get(module_name)
-            loader = getattr(module, "jinja_loader", None)
-            if loader is not None:
-                yield module, "module", loader, rest
-        if app.jinja_loader is not None:
-            yield app, "application", app.jinja_loader, template
-        for blueprint in app.iter_blueprints():
-            loader = blueprint.jinja_loader
-            if loader is not None:
-                yield blueprint, "blueprint", loader, template
-
-    def list_templates(self) -> list[str]:
-        """All template names the loaders know, module templates as ``module/name``."""
-        result: set[str] = set()
-        modules: dict[str, t.Any] = getattr(self.app, "modules", None) or {}
-        for module_name, module in modules.items():
-            loader = getattr(module, "jinja_loader", None)
-            if loader is not None:
-                result.update(f"{module_name}/{name}" for name in loader.list_templates())
-        if self.app.jinja_loader is not None:
-            result.update(self.app.jinja_loader.list_templates())
-        for blueprint in self.app.iter_blueprints():
-            loader = blueprint.jinja_loader
-            if loader is not None:
-                result.update(loader.list_templates())
-        return sorted(result)
-
-
-def _explain_attempts(
-    app: Phial,
-    template: str,
-    attempts: list[tuple[t.Any, str, BaseLoader, str, _SourceTuple | None]],
-) -> None:
-    """Log, for ``EXPLAIN_TEMPLATE_LOADING``, which loaders were asked for ``template``."""
-    lines = [f"Locating template {template!r}:"]
-    matches = 0
-    blueprint_without_match = False
-    for index, (owner, kind, loader, name, rv) in enumerate(attempts, 1):
-        owner_name = getattr(owner, "name", "?")
-        lines.append(
-            f"  {index}: trying loader of {kind} {owner_name!r}"
-            f" ({getattr(owner, 'import_name', '?')})"
-        )
-        lines.append(f"       class: {type(loader).__module__}.{type(loader).__qualname__}")
-        if name != template:
-            lines.append(f"       asked for: {name!r}")
-        searchpath = getattr(loader, "searchpath", None)
-        if searchpath is not None:
-            lines.append(f"       search path: {list(searchpath)!r}")
-        if rv is None:
-            lines.append("       -> no match")
-            if kind == "blueprint":
-                blueprint_without_match = True
-        else:
-            matches += 1
-            lines.append(f"       -> found ({rv[1] or '<string>'!r})")
-    if not attempts:
-        lines.append("  no loader is configured (no template folders).")
-    if matches == 0:
-        lines.append("Error: the template could not be found.")
-        if blueprint_without_match and "/" not in template:
-            lines.append(
-                "  Hint: blueprint templates share one namespace with the app's. Put them"
-                " in a sub-folder named after the blueprint (templates/<blueprint>/...)"
-                " and render '<blueprint>/name.html'."
-            )
-    elif matches > 1:
-        lines.append(
-            "Warning: more than one loader has this template; the first one listed is used."
-        )
-    app.logger.info("\n".join(lines))
 
 
 def _current_app() -> Phial:

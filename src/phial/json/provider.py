@@ -10,9 +10,9 @@ handling everywhere at once.
 from __future__ import annotations
 
 import dataclasses
-import decimal
 import functools
 import json
+import sys
 import typing as t
 import uuid
 import weakref
@@ -141,7 +141,12 @@ def _default(o: t.Any) -> t.Any:
     # ``datetime`` is a subclass of ``date``, so this covers both.
     if isinstance(o, date):
         return http_date(o)
-    if isinstance(o, (decimal.Decimal, uuid.UUID)):
+    if isinstance(o, uuid.UUID):
+        return str(o)
+    # No Decimal exists before :mod:`decimal` is imported, which phial itself
+    # does not need: looked up rather than imported, it costs no import time.
+    decimal = sys.modules.get("decimal")
+    if decimal is not None and isinstance(o, decimal.Decimal):
         return str(o)
     # ``is_dataclass`` is also true for the class itself, which ``asdict`` rejects.
     if dataclasses.is_dataclass(o) and not isinstance(o, type):

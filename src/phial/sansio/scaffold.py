@@ -14,11 +14,13 @@ import typing as t
 from collections import defaultdict
 from functools import update_wrapper
 
-from jinja2 import BaseLoader, FileSystemLoader
 from werkzeug.exceptions import HTTPException, default_exceptions
 from werkzeug.utils import cached_property
 
 from .. import typing as ft
+
+if t.TYPE_CHECKING:
+    from jinja2 import BaseLoader
 
 F = t.TypeVar("F", bound=t.Callable[..., t.Any])
 
@@ -182,6 +184,8 @@ class Scaffold:
         Made on first use; assign another loader to replace it.
         """
         if self.template_folder is not None:
+            from jinja2 import FileSystemLoader  # here: importing phial does not load Jinja2
+
             return FileSystemLoader(os.path.join(self.root_path, self.template_folder))
         return None
 

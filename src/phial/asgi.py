@@ -429,7 +429,11 @@ async def _serve_http(app: Phial, scope: Scope, receive: Receive, send: Send) ->
     # (see call_async), so contexts pushed in a worker thread, as
     # stream_with_context does, pop in the same context they were pushed in.
     context = contextvars.copy_context()
-    await _InContext(context, _run_request(app, context, scope, environ, refusal, receive, send))
+    if app._lane and refusal is None:
+        run = _run_in_lane(app, context, scope, environ, receive, send)
+    else:
+        run = _run_request(app, context, scope, environ, refusal, receive, send)
+    await _InContext(context, run)
 
 
 def _buffer_size(app: Phial) -> int | None:
@@ -500,9 +504,6 @@ async def _run_request(
     send: Send,
 ) -> None:
     _cv_server_loop.set(asyncio.get_running_loop())
-    if app._lane and refusal is None:
-        await _run_in_lane(app, context, scope, environ, receive, send)
-        return
     ctx = app.request_context(environ)
     ctx._asgi_context = context
     error: BaseException | None = None
@@ -540,9 +541,10 @@ async def _run_in_lane(
     send: Send,
 ) -> None:
     """:func:`_run_request` for an app that allows the fast lane (see
-    :mod:`phial._lane`): the view is awaited directly and a plain return
-    value is sent without a response object when nothing else observes the
-    request; anything else goes through the general steps."""
+    :mod:`phial._lane`): a plain ``async def`` view is awaited directly and a
+    plain return value is sent without a response object when nothing else
+    observes the request; anything else goes through the general steps."""
+    _cv_server_loop.set(asyncio.get_running_loop())
     ctx = RequestContext._open(app, environ)
     ctx._asgi_context = context
     error: BaseException | None = None
@@ -552,29 +554,29 @@ async def _run_in_lane(
             if not app._routes.match_known(ctx.request):
                 ctx.match_request()
             request = ctx.request
-            if (
+            view: t.Any = None
+            if not (
                 app.before_request_funcs
                 or app.url_value_preprocessors
                 or request_started.receivers
                 or environ["REQUEST_METHOD"] in _SPECIAL_METHODS
             ):
-                response = await app._full_dispatch(ctx, True)
-            elif request.routing_exception is not None:
-                output = app._lane_error_output(ctx, request.routing_exception)
-                if output is None:
-                    response = await app._full_dispatch(ctx, True)
-            else:
-                view = app.view_functions[request.url_rule.endpoint]  # type: ignore[union-attr]  # matched
+                if request.routing_exception is not None:
+                    output = app._lane_error_output(ctx, request.routing_exception)
+                else:
+                    view = app.view_functions[request.url_rule.endpoint]  # type: ignore[union-attr]  # matched
+            if view is not None:
                 try:
                     rv = await call_async(app, view, **request.view_args)  # type: ignore[arg-type]  # set with the rule
                 except Exception as e:
                     # The general steps handle the error and finish the request.
-                    rv = await app._handle_user_exception(ctx, e, True)
-                    response = await app._finalize(ctx, rv, True)
+                    response = await _handled(app, ctx, e)
                 else:
                     output = app._lane_output(ctx, rv)
                     if output is None:
                         response = await app._finalize(ctx, rv, True)
+            elif output is None:
+                response = await app._full_dispatch(ctx, True)
         except Exception as e:
             error = e
             output = None
@@ -603,6 +605,12 @@ async def _run_in_lane(
         start[WSGI_BRIDGE] = {"status": LANE_STATUSES[status], "names": names}
     await send(start)
     await send({"type": "http.response.body", "body": body})
+
+
+async def _handled(app: Phial, ctx: RequestContext, e: Exception) -> Response:
+    """The response to a view's exception, from the general steps."""
+    rv = await app._handle_user_exception(ctx, e, True)
+    return await app._finalize(ctx, rv, True)
 
 
 #: Methods the general steps answer: HEAD (no body) and OPTIONS (automatic).

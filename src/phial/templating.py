@@ -12,18 +12,20 @@ from __future__ import annotations
 
 import json
 import typing as t
+from collections import ChainMap
 
 from jinja2 import BaseLoader, Template, TemplateNotFound, pass_environment
 from jinja2 import Environment as BaseEnvironment
 from markupsafe import Markup
-from werkzeug.local import LocalProxy
 
 from .globals import _cv_app, _cv_request, _no_app_msg
+from .globals import session as session_proxy
 from .helpers import stream_with_context
 from .signals import _send, before_render_template, template_rendered
 
 if t.TYPE_CHECKING:
     from .app import Phial
+    from .ctx import AppContext, RequestContext
 
 __all__ = [
     "DispatchingJinjaLoader",
@@ -40,9 +42,10 @@ _SourceTuple = tuple[str, "str | None", "t.Callable[[], bool] | None"]
 def _default_template_ctx_processor() -> dict[str, t.Any]:
     """Put ``g``, ``request`` and ``session`` into the context when they exist.
 
-    ``session`` is a proxy bound to this request context rather than the session
-    itself, so rendering a template that never reads it does not open the session
-    (phial opens sessions lazily; see :attr:`phial.ctx.RequestContext.session`).
+    ``session`` is the session itself once the request has opened it; before
+    that it is the :data:`phial.session` proxy, so rendering a template that
+    never reads it does not open the session (phial opens sessions lazily; see
+    :attr:`phial.ctx.RequestContext.session`).
     """
     rv: dict[str, t.Any] = {}
     app_ctx = _cv_app.get(None)
@@ -51,8 +54,14 @@ def _default_template_ctx_processor() -> dict[str, t.Any]:
     req_ctx = _cv_request.get(None)
     if req_ctx is not None:
         rv["request"] = req_ctx.request
-        rv["session"] = LocalProxy(lambda: req_ctx.session)
+        rv["session"] = _lazy_session(req_ctx)
     return rv
+
+
+def _lazy_session(req_ctx: RequestContext) -> t.Any:
+    """The request's session if it is open, else the (lazy) ``session`` proxy."""
+    opened = req_ctx._session
+    return opened if opened is not None else session_proxy
 
 
 @pass_environment
@@ -97,6 +106,30 @@ def _get_flashed_messages_function() -> t.Callable[..., t.Any]:
     return func if func is not None else _lazy_get_flashed_messages
 
 
+class _TemplateGlobals(ChainMap[str, t.Any]):
+    """A template's globals: its own names over the environment's, read faster.
+
+    Jinja reads a template's globals whole on every render (``dict(globals)`` to
+    start the context, ``set(globals)`` for its names), and ``ChainMap`` does both
+    key by key in Python, raising a ``KeyError`` for each environment global it
+    looks for in the template's own (usually empty) map first.
+    """
+
+    def __getitem__(self, key: str) -> t.Any:
+        for mapping in self.maps:
+            if key in mapping:
+                return mapping[key]
+        # Not found by ``in``: a map with ``__missing__`` (a defaultdict) may still answer.
+        return super().__getitem__(key)
+
+    def __iter__(self) -> t.Iterator[str]:
+        maps = self.maps
+        if len(maps) == 2 and not maps[0]:
+            # Only the environment's globals: a snapshot of their names, as ChainMap gives.
+            return iter(list(maps[1]))
+        return super().__iter__()
+
+
 class Environment(BaseEnvironment):
     """A Jinja2 environment that belongs to an application.
 
@@ -113,6 +146,22 @@ class Environment(BaseEnvironment):
             options["loader"] = app.create_global_jinja_loader()
         super().__init__(**options)
         self.app = app
+        #: ``app`` when it uses phial's own :meth:`~phial.Phial.update_template_context`,
+        #: so the render functions may build the context without calling it; else None.
+        self._fast_context_app: Phial | None = app if _uses_default_update(app) else None
+
+    def make_globals(self, d: t.MutableMapping[str, t.Any] | None) -> t.MutableMapping[str, t.Any]:
+        """A template's globals: ``d`` over :attr:`globals`, as in Jinja, in a
+        ``ChainMap`` subclass that Jinja reads faster (see ``_TemplateGlobals``)."""
+        return _TemplateGlobals({} if d is None else d, self.globals)
+
+
+def _uses_default_update(app: Phial) -> bool:
+    """Whether ``app``'s class keeps phial's own ``update_template_context``."""
+    from .app import Phial
+
+    method = getattr(type(app), "update_template_context", None)
+    return method is Phial.update_template_context
 
 
 class DispatchingJinjaLoader(BaseLoader):
@@ -238,35 +287,163 @@ def _explain_attempts(
     app.logger.info("\n".join(lines))
 
 
-def _current_app() -> Phial:
+def _current_app_ctx() -> AppContext:
     ctx = _cv_app.get(None)
     if ctx is None:
         raise RuntimeError(_no_app_msg)
-    return ctx.app
+    return ctx
 
 
-def _render(app: Phial, template: Template, context: dict[str, t.Any]) -> str:
-    app.update_template_context(context)
-    _send(
-        before_render_template,
-        app,
-        _async_wrapper=app.ensure_sync,
-        template=template,
-        context=context,
-    )
-    rv = template.render(context)
-    _send(
-        template_rendered,
-        app,
-        _async_wrapper=app.ensure_sync,
-        template=template,
-        context=context,
-    )
+def _app_env(app: Phial) -> Environment:
+    """``app.jinja_env`` without the descriptor call once the environment exists.
+
+    ``jinja_env`` is a Werkzeug ``cached_property``, a data descriptor that runs
+    Python code on every read; the value it made sits in the instance dict.
+    """
+    env: Environment | None = app.__dict__.get("jinja_env")
+    return env if env is not None else app.jinja_env
+
+
+def _get_template(
+    app: Phial, template_name_or_list: str | Template | list[str | Template]
+) -> Template:
+    env = _app_env(app)
+    if type(template_name_or_list) is str:
+        return env.get_template(template_name_or_list)
+    return env.get_or_select_template(template_name_or_list)
+
+
+def _template_context(
+    app: Phial, env: Environment, app_ctx: AppContext, context: dict[str, t.Any]
+) -> dict[str, t.Any]:
+    """The context to render with: the context processors' values, ``context`` over them.
+
+    When the app uses phial's own :meth:`~phial.Phial.update_template_context`
+    (see :attr:`Environment._fast_context_app`), this does what it does without
+    the call: the default processor is inlined (no ContextVar reads, no
+    ``ensure_sync``) and the result is a new dict. Otherwise the app's method
+    updates ``context`` in place, as in Flask.
+    """
+    if (
+        getattr(env, "_fast_context_app", None) is not app
+        or "update_template_context" in app.__dict__
+    ):
+        app.update_template_context(context)
+        return context
+    req_ctx = _cv_request.get(None)
+    processors = app.template_context_processors
+    rv: dict[str, t.Any] = {}
+    funcs = processors.get(None)
+    if funcs:
+        _run_processors(app, funcs, rv, app_ctx, req_ctx)
+    # Only a request of a blueprint can add processors; with nothing but the
+    # app's own list registered there is no blueprint list to look up.
+    if req_ctx is not None and (len(processors) > 1 or None not in processors):
+        for name in reversed(req_ctx.request.blueprints):
+            funcs = processors.get(name)
+            if funcs:
+                _run_processors(app, funcs, rv, app_ctx, req_ctx)
+    rv.update(context)
     return rv
 
 
-def _stream(app: Phial, template: Template, context: dict[str, t.Any]) -> t.Iterator[str]:
-    app.update_template_context(context)
+def _run_processors(
+    app: Phial,
+    funcs: list[t.Callable[[], dict[str, t.Any]]],
+    rv: dict[str, t.Any],
+    app_ctx: AppContext,
+    req_ctx: RequestContext | None,
+) -> None:
+    for func in funcs:
+        if func is _default_template_ctx_processor:
+            rv["g"] = app_ctx.g
+            if req_ctx is not None:
+                rv["request"] = req_ctx.request
+                rv["session"] = _lazy_session(req_ctx)
+        else:
+            rv.update(app.ensure_sync(func)())
+
+
+def _with_globals(template: Template, context: dict[str, t.Any]) -> dict[str, t.Any]:
+    """``template.globals`` with ``context`` over them, as ``Template.render`` merges them.
+
+    Jinja's template globals are a ``ChainMap`` (the template's own over the
+    environment's); ``dict(chain_map)`` reads it key by key in Python, while
+    updating from each map in turn is done in C.
+    """
+    template_globals = template.globals
+    if type(template_globals) is _TemplateGlobals or type(template_globals) is ChainMap:
+        parent: dict[str, t.Any] = {}
+        for mapping in reversed(template_globals.maps):
+            parent.update(mapping)
+    else:
+        parent = dict(template_globals)
+    parent.update(context)
+    return parent
+
+
+def _is_plain(template: Template) -> bool:
+    """Whether ``template`` renders as Jinja's own ``Template`` does, synchronously.
+
+    A subclass may override ``render``/``generate``/``new_context``, and an
+    async environment renders through an event loop: those use the template's
+    own methods.
+    """
+    return type(template) is Template and not template.environment.is_async
+
+
+def _render_text(template: Template, context: dict[str, t.Any]) -> str:
+    """``template.render(context)``, with the globals merged in C (``_with_globals``)."""
+    if not _is_plain(template):
+        return template.render(context)
+    environment = template.environment
+    jinja_ctx = template.new_context(_with_globals(template, context), shared=True)
+    try:
+        return environment.concat(template.root_render_func(jinja_ctx))
+    except Exception:
+        environment.handle_exception()
+
+
+def _generate(template: Template, context: dict[str, t.Any]) -> t.Iterator[str]:
+    """``template.generate(context)``, with the globals merged as in :func:`_render_text`."""
+    if not _is_plain(template):
+        yield from template.generate(context)
+        return
+    jinja_ctx = template.new_context(_with_globals(template, context), shared=True)
+    try:
+        yield from template.root_render_func(jinja_ctx)
+    except Exception:
+        template.environment.handle_exception()
+
+
+def _render(
+    app: Phial, env: Environment, app_ctx: AppContext, template: Template, context: dict[str, t.Any]
+) -> str:
+    context = _template_context(app, env, app_ctx, context)
+    if before_render_template.receivers:
+        _send(
+            before_render_template,
+            app,
+            _async_wrapper=app.ensure_sync,
+            template=template,
+            context=context,
+        )
+    rv = _render_text(template, context)
+    if template_rendered.receivers:
+        _send(
+            template_rendered,
+            app,
+            _async_wrapper=app.ensure_sync,
+            template=template,
+            context=context,
+        )
+    return rv
+
+
+def _stream(
+    app: Phial, env: Environment, app_ctx: AppContext, template: Template, context: dict[str, t.Any]
+) -> t.Iterator[str]:
+    context = _template_context(app, env, app_ctx, context)
     _send(
         before_render_template,
         app,
@@ -276,7 +453,7 @@ def _stream(app: Phial, template: Template, context: dict[str, t.Any]) -> t.Iter
     )
 
     def generate() -> t.Iterator[str]:
-        yield from template.generate(context)
+        yield from _generate(template, context)
         _send(
             template_rendered,
             app,
@@ -303,9 +480,10 @@ def render_template(
     :param context: variables for the template; they win over the values of
         context processors.
     """
-    app = _current_app()
-    template = app.jinja_env.get_or_select_template(template_name_or_list)
-    return _render(app, template, context)
+    app_ctx = _current_app_ctx()
+    app = app_ctx.app
+    template = _get_template(app, template_name_or_list)
+    return _render(app, _app_env(app), app_ctx, template, context)
 
 
 def render_template_string(source: str, **context: t.Any) -> str:
@@ -314,9 +492,10 @@ def render_template_string(source: str, **context: t.Any) -> str:
     :param source: the template's source.
     :param context: variables for the template.
     """
-    app = _current_app()
-    template = app.jinja_env.from_string(source)
-    return _render(app, template, context)
+    app_ctx = _current_app_ctx()
+    app = app_ctx.app
+    env = _app_env(app)
+    return _render(app, env, app_ctx, env.from_string(source), context)
 
 
 def stream_template(
@@ -327,13 +506,15 @@ def stream_template(
     During a request the iterator keeps the request context pushed until it
     is exhausted (see :func:`phial.stream_with_context`).
     """
-    app = _current_app()
-    template = app.jinja_env.get_or_select_template(template_name_or_list)
-    return _stream(app, template, context)
+    app_ctx = _current_app_ctx()
+    app = app_ctx.app
+    template = _get_template(app, template_name_or_list)
+    return _stream(app, _app_env(app), app_ctx, template, context)
 
 
 def stream_template_string(source: str, **context: t.Any) -> t.Iterator[str]:
     """Render template source text as an iterator of strings; see :func:`stream_template`."""
-    app = _current_app()
-    template = app.jinja_env.from_string(source)
-    return _stream(app, template, context)
+    app_ctx = _current_app_ctx()
+    app = app_ctx.app
+    env = _app_env(app)
+    return _stream(app, env, app_ctx, env.from_string(source), context)

@@ -19,7 +19,6 @@ from jinja2 import Environment as BaseEnvironment
 from markupsafe import Markup
 
 from .globals import _cv_app, _cv_request, _no_app_msg
-from .globals import session as session_proxy
 from .helpers import stream_with_context
 from .signals import _send, before_render_template, template_rendered
 
@@ -40,11 +39,11 @@ _SourceTuple = tuple[str, "str | None", "t.Callable[[], bool] | None"]
 
 
 def _default_template_ctx_processor() -> dict[str, t.Any]:
-    """Put ``g``, ``request`` and ``session`` into the context when they exist.
+    """Put ``g`` and ``request`` into the context when they exist, as Flask 3.1 does.
 
-    ``session`` is the session itself once the request has opened it; before
-    that it is the :data:`phial.session` proxy, so rendering a template that
-    never reads it does not open the session (phial opens sessions lazily; see
+    ``session`` is not put in: templates read it through the environment's
+    ``session`` global, a proxy, so rendering a template that never reads it does
+    not open the session (phial opens sessions lazily; see
     :attr:`phial.ctx.RequestContext.session`).
     """
     rv: dict[str, t.Any] = {}
@@ -54,14 +53,7 @@ def _default_template_ctx_processor() -> dict[str, t.Any]:
     req_ctx = _cv_request.get(None)
     if req_ctx is not None:
         rv["request"] = req_ctx.request
-        rv["session"] = _lazy_session(req_ctx)
     return rv
-
-
-def _lazy_session(req_ctx: RequestContext) -> t.Any:
-    """The request's session if it is open, else the (lazy) ``session`` proxy."""
-    opened = req_ctx._session
-    return opened if opened is not None else session_proxy
 
 
 @pass_environment
@@ -305,46 +297,43 @@ def _app_env(app: Phial) -> Environment:
 
 
 def _get_template(
-    app: Phial, template_name_or_list: str | Template | list[str | Template]
+    env: Environment, template_name_or_list: str | Template | list[str | Template]
 ) -> Template:
-    env = _app_env(app)
-    if type(template_name_or_list) is str:
+    if type(template_name_or_list) is str:  # the usual case: skip the type dispatch
         return env.get_template(template_name_or_list)
     return env.get_or_select_template(template_name_or_list)
 
 
-def _template_context(
+def _update_context(
     app: Phial, env: Environment, app_ctx: AppContext, context: dict[str, t.Any]
-) -> dict[str, t.Any]:
-    """The context to render with: the context processors' values, ``context`` over them.
+) -> None:
+    """Add the context processors' values to ``context``; its own values win.
 
     When the app uses phial's own :meth:`~phial.Phial.update_template_context`
-    (see :attr:`Environment._fast_context_app`), this does what it does without
-    the call: the default processor is inlined (no ContextVar reads, no
-    ``ensure_sync``) and the result is a new dict. Otherwise the app's method
-    updates ``context`` in place, as in Flask.
+    (see ``Environment._fast_context_app``), this does what that method does
+    without calling it, with the default processor inlined (no ContextVar reads,
+    no ``ensure_sync``); otherwise it calls the app's method.
     """
     if (
         getattr(env, "_fast_context_app", None) is not app
         or "update_template_context" in app.__dict__
     ):
         app.update_template_context(context)
-        return context
+        return
     req_ctx = _cv_request.get(None)
     processors = app.template_context_processors
-    rv: dict[str, t.Any] = {}
+    passed = context.copy()
     funcs = processors.get(None)
     if funcs:
-        _run_processors(app, funcs, rv, app_ctx, req_ctx)
-    # Only a request of a blueprint can add processors; with nothing but the
-    # app's own list registered there is no blueprint list to look up.
+        _run_processors(app, funcs, context, app_ctx, req_ctx)
+    # Only a blueprint's request can add processors, and only if a list other
+    # than the app's own is registered: else the blueprint names are not needed.
     if req_ctx is not None and (len(processors) > 1 or None not in processors):
         for name in reversed(req_ctx.request.blueprints):
             funcs = processors.get(name)
             if funcs:
-                _run_processors(app, funcs, rv, app_ctx, req_ctx)
-    rv.update(context)
-    return rv
+                _run_processors(app, funcs, context, app_ctx, req_ctx)
+    context.update(passed)
 
 
 def _run_processors(
@@ -359,7 +348,6 @@ def _run_processors(
             rv["g"] = app_ctx.g
             if req_ctx is not None:
                 rv["request"] = req_ctx.request
-                rv["session"] = _lazy_session(req_ctx)
         else:
             rv.update(app.ensure_sync(func)())
 
@@ -419,7 +407,7 @@ def _generate(template: Template, context: dict[str, t.Any]) -> t.Iterator[str]:
 def _render(
     app: Phial, env: Environment, app_ctx: AppContext, template: Template, context: dict[str, t.Any]
 ) -> str:
-    context = _template_context(app, env, app_ctx, context)
+    _update_context(app, env, app_ctx, context)
     if before_render_template.receivers:
         _send(
             before_render_template,
@@ -443,7 +431,7 @@ def _render(
 def _stream(
     app: Phial, env: Environment, app_ctx: AppContext, template: Template, context: dict[str, t.Any]
 ) -> t.Iterator[str]:
-    context = _template_context(app, env, app_ctx, context)
+    _update_context(app, env, app_ctx, context)
     _send(
         before_render_template,
         app,
@@ -482,8 +470,8 @@ def render_template(
     """
     app_ctx = _current_app_ctx()
     app = app_ctx.app
-    template = _get_template(app, template_name_or_list)
-    return _render(app, _app_env(app), app_ctx, template, context)
+    env = _app_env(app)
+    return _render(app, env, app_ctx, _get_template(env, template_name_or_list), context)
 
 
 def render_template_string(source: str, **context: t.Any) -> str:
@@ -508,8 +496,8 @@ def stream_template(
     """
     app_ctx = _current_app_ctx()
     app = app_ctx.app
-    template = _get_template(app, template_name_or_list)
-    return _stream(app, _app_env(app), app_ctx, template, context)
+    env = _app_env(app)
+    return _stream(app, env, app_ctx, _get_template(env, template_name_or_list), context)
 
 
 def stream_template_string(source: str, **context: t.Any) -> t.Iterator[str]:

@@ -949,6 +949,16 @@ def test_template_globals_read_as_a_chain_map(app: Phial) -> None:
         empty_first["z"]
 
 
+def test_template_globals_win_over_environment_globals(app: Phial, app_ctx: AppContext) -> None:
+    app.jinja_loader = DictLoader({"who.html": "{{ who }}"})
+    app.jinja_env.globals["who"] = "env"
+    assert render_template("who.html") == "env"
+    app.jinja_env.get_template("who.html", globals={"who": "template"})  # the cached one
+    assert render_template("who.html") == "template"
+    assert "".join(stream_template("who.html")) == "template"
+    assert render_template("who.html", who="passed") == "passed"
+
+
 def test_jinja_env_property_of_a_subclass_is_used(tmp_path: t.Any) -> None:
     class MyApp(Phial):
         @property

@@ -971,6 +971,23 @@ def test_jinja_env_property_of_a_subclass_is_used(tmp_path: t.Any) -> None:
         assert render_template("a.html") == "from the property"
 
 
+def test_debug_mode_rereads_changed_files_on_the_fast_path(tmp_path: t.Any) -> None:
+    folder = tmp_path / "templates"
+    folder.mkdir()
+    page = folder / "page.html"
+    page.write_text("one {{ x }}")
+    os.utime(page, (1_000_000, 1_000_000))
+    app = Phial("test_app", root_path=str(tmp_path))
+    app.debug = True
+    app.context_processor(lambda: {"x": "p"})
+    with app.test_request_context():
+        assert render_template("page.html") == "one p"
+        page.write_text("two {{ x }}")
+        os.utime(page, (2_000_000, 2_000_000))
+        assert render_template("page.html") == "two p"
+        assert "".join(stream_template("page.html", x="k")) == "two k"
+
+
 # -- get_template_attribute ----------------------------------------------------------------------
 
 

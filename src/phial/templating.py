@@ -6,6 +6,12 @@ the application's ``template_folder``, then each blueprint's, in registration or
 Rendering runs the app's (and the current blueprints') context processors and sends
 the :data:`~phial.signals.before_render_template` and
 :data:`~phial.signals.template_rendered` signals.
+
+Rendering is the hot part: when the app keeps phial's own ``update_template_context``
+the context is built without calling it, and a plain Jinja ``Template`` is rendered
+from a context whose globals were merged in C (``Template.new_context(shared=True)``)
+instead of read key by key out of Jinja's ``ChainMap``. Anything customised (the
+method overridden, a ``Template`` subclass, an async environment) takes the general path.
 """
 
 from __future__ import annotations

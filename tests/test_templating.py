@@ -267,7 +267,8 @@ def test_default_context_values_are_the_real_objects(app: Phial, req_ctx: Reques
     context = seen[0]
     assert context["request"] is req_ctx.request
     assert context["g"] is phial.g._get_current_object()  # type: ignore[attr-defined]  # proxy
-    assert "session" in context
+    # As in Flask 3.1, the session is not put in: templates read the session global.
+    assert "session" not in context
 
 
 def test_rendering_does_not_open_the_session(app: Phial, req_ctx: RequestContext) -> None:
@@ -706,6 +707,285 @@ def test_auto_reload_rereads_changed_files(tmp_path: t.Any) -> None:
             page.write_text("two")
             os.utime(page, (2_000_000, 2_000_000))
             assert render_template("page.html") == expected
+
+
+# -- the fast render path ------------------------------------------------------------------
+#
+# render_template builds the context without calling update_template_context when the app
+# uses phial's own, and renders with the globals merged in C; these tests hold it to what
+# the general path (the app's method, Jinja's Template.render) gives, and check that it
+# steps aside when something is customised.
+
+_CORPUS = {
+    "base.html": "<title>{% block title %}base{% endblock %}</title>{% block body %}{% endblock %}",
+    "page.html": (
+        '{% extends "base.html" %}{% block title %}{{ title }}{% endblock %}'
+        "{% block body %}{% for i in items %}<li>{{ i }}</li>{% endfor %}"
+        '{% include "part.html" %}{% endblock %}'
+    ),
+    "part.html": "[{{ title }}|{{ request.path }}|{{ g.x }}|{{ proc }}|{{ bp }}]",
+    "macros.html": "{% macro m(x) %}<{{ x }}|{{ config.TESTING }}|{{ title }}>{% endmacro %}",
+    "uses.html": (
+        '{% import "macros.html" as plain %}{% from "macros.html" import m with context %}'
+        "{{ plain.m(title) }}{{ m(proc) }}{% set local = 1 %}{{ local }}"
+        '{{ range(3)|list }}{{ url_for("bp.view") }}{{ ex() }}'
+    ),
+    "ctx.html": "{{ title }} {{ proc }} {{ session.get('k') }} {{ request.args.q }} {{ g.x }}",
+}
+
+
+class _GeneralPathApp(Phial):
+    """Overrides update_template_context (adding nothing): rendering takes the general path."""
+
+    calls = 0
+
+    def update_template_context(self, context: dict[str, t.Any]) -> None:
+        type(self).calls += 1
+        super().update_template_context(context)
+
+
+def _corpus_app(cls: type[Phial] = Phial) -> Phial:
+    app = cls("test_app", root_path=os.path.dirname(__file__))
+    app.config.update(TESTING=True, SECRET_KEY="k")
+    app.jinja_loader = DictLoader(_CORPUS)
+    app.add_url_rule("/bp", "bp.view", lambda: "")
+    app.context_processor(lambda: {"proc": "<proc>", "title": "processor loses"})
+    app.template_context_processors["bp"].append(lambda: {"bp": "bp-proc", "proc": "bp wins"})
+    app.add_template_global(lambda: "ex", "ex")
+    return app
+
+
+def _render_corpus(app: Phial, name: str) -> tuple[str, dict[str, t.Any], t.Any]:
+    """Render ``name`` in a request of blueprint ``bp``: (output, signal context, template)."""
+    seen: list[dict[str, t.Any]] = []
+    with (
+        app.test_request_context("/bp?q=<q>"),
+        template_rendered.connected_to(lambda s, **kw: seen.append(kw), app),
+    ):
+        phial.g.x = "<g>"
+        phial.session["k"] = "<sess>"
+        rv = render_template(name, title="<t>", items=["a", "<b>"])
+        streamed = "".join(stream_template(name, title="<t>", items=["a", "<b>"]))
+        assert streamed == rv
+        # Jinja's own Template.render, given the context the app built, agrees.
+        template = seen[0]["template"]
+        assert template.render(seen[0]["context"]) == rv
+    return rv, seen[0]["context"], template
+
+
+@pytest.mark.parametrize("name", sorted(_CORPUS))
+def test_fast_path_renders_as_the_general_path(name: str) -> None:
+    fast = _corpus_app()
+    general = _corpus_app(_GeneralPathApp)
+    before = _GeneralPathApp.calls
+    fast_rv, fast_context, _ = _render_corpus(fast, name)
+    general_rv, general_context, _ = _render_corpus(general, name)
+    assert _GeneralPathApp.calls == before + 2  # the override ran for render and stream
+    assert fast_rv == general_rv
+    assert "&lt;" in fast_rv or name in ("base.html", "macros.html")
+    assert list(fast_context) == list(general_context)
+    assert fast_context["proc"] == "bp wins"
+    assert fast_context["title"] == "<t>"
+
+
+def test_fast_path_output_of_the_corpus() -> None:
+    app = _corpus_app()
+    assert _render_corpus(app, "page.html")[0] == (
+        "<title>&lt;t&gt;</title><li>a</li><li>&lt;b&gt;</li>"
+        "[&lt;t&gt;|/bp|&lt;g&gt;|bp wins|bp-proc]"
+    )
+    assert _render_corpus(app, "uses.html")[0] == (
+        "<&lt;t&gt;|True|>"  # imported without context: no title
+        "<bp wins|True|&lt;t&gt;>1[0, 1, 2]/bpex"
+    )
+
+
+def test_context_order_matches_flask() -> None:
+    reference = flask.Flask("reference")
+    reference.secret_key = "k"
+    reference.context_processor(lambda: {"proc": 1, "b": 1})
+    app = Phial("test_app")
+    app.secret_key = "k"
+    app.context_processor(lambda: {"proc": 1, "b": 1})
+
+    seen: list[list[str]] = []
+    with (
+        reference.test_request_context(),
+        flask.template_rendered.connected_to(lambda s, **kw: seen.append(list(kw["context"]))),
+    ):
+        flask.render_template_string("x", b=2, a=1)
+    with (
+        app.test_request_context(),
+        template_rendered.connected_to(lambda s, **kw: seen.append(list(kw["context"]))),
+    ):
+        render_template_string("x", b=2, a=1)
+    assert seen[0] == seen[1]
+
+
+def test_session_is_read_through_the_global(app: Phial, req_ctx: RequestContext) -> None:
+    assert render_template_string("{{ request.path }}") == "/"
+    assert req_ctx._session is None
+    phial.session["k"] = "v"
+    assert render_template_string("{{ session.k }}") == "v"
+    assert render_template("import_macro.html")  # imported macros see the globals too
+
+
+def test_default_context_keys_match_flask(app: Phial) -> None:
+    reference = flask.Flask("reference")
+    reference.secret_key = "k"
+    seen: list[list[str]] = []
+    for session_opened in (False, True):
+        with (
+            reference.test_request_context(),
+            flask.template_rendered.connected_to(lambda s, **kw: seen.append(list(kw["context"]))),
+        ):
+            if session_opened:
+                flask.session["k"] = 1
+            flask.render_template_string("x")
+        with (
+            app.test_request_context(),
+            template_rendered.connected_to(lambda s, **kw: seen.append(list(kw["context"])), app),
+        ):
+            if session_opened:
+                phial.session["k"] = 1
+            render_template_string("x")
+    assert seen == [["g", "request"]] * 4
+
+
+def test_overridden_update_template_context_is_called(app_ctx: AppContext) -> None:
+    class MyApp(Phial):
+        def update_template_context(self, context: dict[str, t.Any]) -> None:
+            context["who"] = "override"
+
+    app = MyApp("test_app", root_path=os.path.dirname(__file__))
+    with app.app_context():
+        assert render_template_string("{{ who }}") == "override"
+        assert "".join(stream_template_string("{{ who }}")) == "override"
+
+
+def test_update_template_context_assigned_on_the_instance_is_called(
+    app: Phial, app_ctx: AppContext
+) -> None:
+    assert render_template_string("{{ who }}") == ""  # the environment exists already
+    app.update_template_context = lambda context: context.update(who="assigned")  # type: ignore[method-assign]  # as some extensions patch apps
+    assert render_template_string("{{ who }}") == "assigned"
+
+
+def test_a_plain_jinja_environment_takes_the_general_path(tmp_path: t.Any) -> None:
+    import jinja2
+
+    class MyApp(Phial):
+        def create_jinja_environment(self) -> t.Any:
+            return jinja2.Environment(loader=DictLoader({"a.html": "{{ proc }} {{ x }}"}))
+
+    app = MyApp("test_app", root_path=str(tmp_path))
+    app.context_processor(lambda: {"proc": "p"})
+    with app.app_context():
+        assert render_template("a.html", x=1) == "p 1"
+
+
+def test_a_template_subclass_renders_with_its_own_methods(app: Phial, app_ctx: AppContext) -> None:
+    from jinja2 import Template
+
+    class Shouting(Template):
+        def render(self, *args: t.Any, **kwargs: t.Any) -> str:
+            return super().render(*args, **kwargs).upper()
+
+        def generate(self, *args: t.Any, **kwargs: t.Any) -> t.Iterator[str]:
+            yield from (s.upper() for s in super().generate(*args, **kwargs))
+
+    app.jinja_env.template_class = Shouting
+    assert render_template("hello.html", name="x") == "HELLO X!"
+    assert "".join(stream_template("hello.html", name="x")) == "HELLO X!"
+
+
+def test_an_async_environment_still_renders(tmp_path: t.Any) -> None:
+    class MyApp(Phial):
+        jinja_options = {"enable_async": True}
+
+    app = MyApp("test_app", root_path=os.path.dirname(__file__))
+    with app.test_request_context("/p"):
+        assert render_template("hello.html", name="a") == "Hello a!"
+        assert render_template_string("{{ request.path }}") == "/p"
+
+
+def test_errors_in_templates_show_the_template_line(tmp_path: t.Any) -> None:
+    import traceback
+
+    (tmp_path / "templates").mkdir()
+    (tmp_path / "templates" / "bad.html").write_text("line one\n{{ 1 // zero }}\n")
+    app = Phial("test_app", root_path=str(tmp_path))
+    with app.app_context():
+        for render in (render_template, lambda *a, **k: "".join(stream_template(*a, **k))):
+            with pytest.raises(ZeroDivisionError) as info:
+                render("bad.html", zero=0)
+            frames = traceback.extract_tb(info.tb)
+            assert any(f.filename.endswith("bad.html") and f.lineno == 2 for f in frames)
+
+
+def test_template_globals_read_as_a_chain_map(app: Phial) -> None:
+    from collections import ChainMap, defaultdict
+
+    env = app.jinja_env
+    template = env.get_template("hello.html")
+    assert isinstance(template.globals, ChainMap)
+    own = env.from_string("{{ a }}{{ url_for is defined }}", globals={"a": "own"})
+    assert own.render() == "ownTrue"
+    assert own.globals["a"] == "own"
+    env.globals["late"] = "late"  # environment globals added after loading are seen
+    assert template.globals["late"] == "late"
+    assert env.from_string("{{ late }}").render() == "late"
+
+    maps: list[t.Any] = [{"a": 1}, defaultdict(lambda: "dflt", {"b": 2, "a": 0})]
+    fast = type(template.globals)(*maps)
+    slow = ChainMap(*maps)
+    assert list(fast) == list(slow)
+    assert dict(fast) == dict(slow) == {"a": 1, "b": 2}
+    assert fast["a"] == 1
+    assert fast["missing"] == "dflt"  # a map with __missing__ answers, as in ChainMap
+    empty_first = type(template.globals)({}, {"x": 1, "y": 2})
+    assert list(empty_first) == ["x", "y"]
+    with pytest.raises(KeyError):
+        empty_first["z"]
+
+
+def test_template_globals_win_over_environment_globals(app: Phial, app_ctx: AppContext) -> None:
+    app.jinja_loader = DictLoader({"who.html": "{{ who }}"})
+    app.jinja_env.globals["who"] = "env"
+    assert render_template("who.html") == "env"
+    app.jinja_env.get_template("who.html", globals={"who": "template"})  # the cached one
+    assert render_template("who.html") == "template"
+    assert "".join(stream_template("who.html")) == "template"
+    assert render_template("who.html", who="passed") == "passed"
+
+
+def test_jinja_env_property_of_a_subclass_is_used(tmp_path: t.Any) -> None:
+    class MyApp(Phial):
+        @property
+        def jinja_env(self) -> Environment:  # type: ignore[override]  # a plain property
+            env = Environment(self, loader=DictLoader({"a.html": "from the property"}))
+            return env
+
+    app = MyApp("test_app", root_path=str(tmp_path))
+    with app.app_context():
+        assert render_template("a.html") == "from the property"
+
+
+def test_debug_mode_rereads_changed_files_on_the_fast_path(tmp_path: t.Any) -> None:
+    folder = tmp_path / "templates"
+    folder.mkdir()
+    page = folder / "page.html"
+    page.write_text("one {{ x }}")
+    os.utime(page, (1_000_000, 1_000_000))
+    app = Phial("test_app", root_path=str(tmp_path))
+    app.debug = True
+    app.context_processor(lambda: {"x": "p"})
+    with app.test_request_context():
+        assert render_template("page.html") == "one p"
+        page.write_text("two {{ x }}")
+        os.utime(page, (2_000_000, 2_000_000))
+        assert render_template("page.html") == "two p"
+        assert "".join(stream_template("page.html", x="k")) == "two k"
 
 
 # -- get_template_attribute ----------------------------------------------------------------------

@@ -61,9 +61,13 @@ GENERAL_VALUES: dict[str, t.Any] = {
     "json_with_headers": ({"a": 1}, {"X-A": "1"}),
     "int_header": ("text", {"X-Count": 3}),
     "length_header": ("text", {"Content-Length": "4"}),
-    "response": Response("made", 202, {"X-Made": "yes"}),
     "generator": (c for c in ["a", "b"]),
-    "jsonify": None,  # replaced in the view: jsonify needs a context
+}
+
+#: Responses of the app's class: the lane sends them as they are.
+RESPONSE_VALUES: dict[str, t.Any] = {
+    "response": Response("made", 202, {"X-Made": "yes"}),
+    "jsonify": None,  # made in the view: jsonify needs a context
 }
 
 
@@ -120,6 +124,14 @@ def test_other_values_go_to_the_general_steps_with_the_same_result(name: str) ->
     seen = spy_lane(lane_app)
     assert call(lane_app, f"/v/{name}") == call(general_app(GENERAL_VALUES), f"/v/{name}")
     assert seen == [None]
+
+
+@pytest.mark.parametrize("name", sorted(RESPONSE_VALUES))
+def test_responses_are_sent_as_they_are(name: str) -> None:
+    lane_app = make_app(RESPONSE_VALUES)
+    seen = spy_lane(lane_app)
+    assert call(lane_app, f"/v/{name}") == call(general_app(RESPONSE_VALUES), f"/v/{name}")
+    assert len(seen) == 1 and isinstance(seen[0], Response)
 
 
 @pytest.mark.parametrize(
@@ -314,12 +326,17 @@ def test_the_lane_keeps_a_wsgi_middleware_wrapping_wsgi_app() -> None:
     assert call(app, "/anything")[2] == b"plain"
 
 
-json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
-    lambda children: (
-        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=5), children, max_size=4)
-    ),
-    max_leaves=12,
+def _nested(inner: st.SearchStrategy[t.Any]) -> st.SearchStrategy[t.Any]:
+    return (
+        inner
+        | st.lists(inner, max_size=4)
+        | st.dictionaries(st.text(max_size=5), inner, max_size=4)
+    )
+
+
+#: JSON values: scalars in up to two levels of lists and dicts.
+json_values = _nested(
+    _nested(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text())
 )
 
 

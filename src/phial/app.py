@@ -278,13 +278,14 @@ class Phial(App):
 
     def _lane_output(
         self, ctx: RequestContext, rv: t.Any
-    ) -> tuple[int, list[tuple[str, str]], bytes] | None:
+    ) -> tuple[int, list[tuple[str, str]], bytes] | Response | None:
         """Status, headers and body of the response the general steps would
         send for the view's return value ``rv``, when nothing else observes
         it (see :meth:`_lane_closed`) and it is a plain value: text, bytes, a
         dict or list for JSON, alone or in a tuple with an int status and/or
-        a dict of plain headers. ``None`` for anything else: the general
-        steps then build a response object.
+        a dict of plain headers. A response of :attr:`response_class` is
+        returned as it is (the general steps would not change it). ``None``
+        for anything else: the general steps then make the response.
 
         The headers are the ones that response would emit, in order.
         """
@@ -298,6 +299,10 @@ class Phial(App):
             return None
         status = 200
         headers: t.Any = None
+        if rv.__class__ is self.response_class:
+            # Already a response (jsonify, redirect, ...): the driver sends it
+            # as it is, as the general steps would.
+            return rv
         if rv.__class__ is tuple:
             if len(rv) == 3:
                 rv, status, headers = rv
@@ -953,10 +958,11 @@ class Phial(App):
 
     # -- routing and URLs ----------------------------------------------------------------------
 
-    def _match_request(self, ctx: RequestContext) -> None:
-        """Match ``ctx.request``: the compiled table first, then the URL map."""
+    def _match_request(self, ctx: RequestContext, known_tried: bool = False) -> None:
+        """Match ``ctx.request``: the compiled table first, then the URL map.
+        (``known_tried``: the caller already tried :meth:`RouteTable.match_known`.)"""
         routes = self._routes
-        if routes.match_known(ctx.request):
+        if not known_tried and routes.match_known(ctx.request):
             return
         if not routes.host_is_valid(ctx.request):
             ctx.request.routing_exception = BadRequest("The Host header is not a valid host.")

@@ -552,7 +552,7 @@ async def _run_in_lane(
     try:
         try:
             if not app._routes.match_known(ctx.request):
-                ctx.match_request()
+                app._match_request(ctx, known_tried=True)
             request = ctx.request
             view: t.Any = None
             if not (
@@ -572,9 +572,13 @@ async def _run_in_lane(
                     # The general steps handle the error and finish the request.
                     response = await _handled(app, ctx, e)
                 else:
-                    output = app._lane_output(ctx, rv)
-                    if output is None:
+                    result = app._lane_output(ctx, rv)
+                    if result is None:
                         response = await app._finalize(ctx, rv, True)
+                    elif isinstance(result, tuple):
+                        output = result
+                    else:
+                        response = result
             elif output is None:
                 response = await app._full_dispatch(ctx, True)
         except Exception as e:

@@ -40,7 +40,7 @@ def serve_wsgi(
     try:
         try:
             if not app._routes.match_known(ctx.request):
-                ctx.match_request()
+                app._match_request(ctx, known_tried=True)
             if (
                 app.before_request_funcs
                 or app.url_value_preprocessors
@@ -66,12 +66,14 @@ def serve_wsgi(
                     rv = drive(app._handle_user_exception(ctx, e, False))
                     response = drive(app._finalize(ctx, rv, False))
                 else:
-                    output = app._lane_output(ctx, rv)
-                    if output is None:
+                    result = app._lane_output(ctx, rv)
+                    if result is None:
                         response = drive(app._finalize(ctx, rv, False))
+                    elif isinstance(result, tuple):
+                        start_response(LANE_STATUSES[result[0]], result[1])
+                        return [result[2]]
                     else:
-                        start_response(LANE_STATUSES[output[0]], output[1])
-                        return [output[2]]
+                        response = result
         except Exception as e:
             error = e
             response = app.handle_exception(e)

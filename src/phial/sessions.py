@@ -16,13 +16,17 @@ from __future__ import annotations
 
 import collections.abc as cabc
 import hashlib
+import time
 import typing as t
 from datetime import datetime, timezone
 
 from itsdangerous import BadData, TimestampSigner, URLSafeTimedSerializer, want_bytes
 from werkzeug.datastructures import CallbackDict
 
+from ._session_codec import INVALID, UNSURE, SessionCodec, SetCookieFormat, cookie_value
 from .json.tag import TaggedJSONSerializer
+from .wrappers import Response as _Response
+from .wrappers import _SafeHeaders
 
 if t.TYPE_CHECKING:
     from .app import Phial
@@ -315,6 +319,16 @@ class SecureCookieSessionInterface(SessionInterface):
     def open_session(self, app: Phial, request: Request) -> SecureCookieSession | None:
         """Verify and load the cookie; a missing or invalid cookie gives an empty
         session, no secret key gives ``None`` (a null session)."""
+        codec = self._codec(app)
+        if codec is not None:
+            value = cookie_value(request, app.config["SESSION_COOKIE_NAME"])
+            if not value:
+                return self.session_class()
+            data = codec.loads(value, int(app.permanent_session_lifetime.total_seconds()))
+            if data is not UNSURE:
+                if data is INVALID or not isinstance(data, dict):
+                    return self.session_class()
+                return self.session_class(data)
         signer = self.get_signing_serializer(app)
         if signer is None:
             return None
@@ -340,7 +354,72 @@ class SecureCookieSessionInterface(SessionInterface):
             _add_vary_cookie(response)
 
     def _write_cookie(self, app: Phial, session: SessionMixin, response: Response) -> bool:
-        """Set or delete the cookie as the session requires; report whether it did."""
+        """Set or delete the cookie as the session requires; report whether it did.
+
+        The common case, a session to write with the default settings methods,
+        is done by :meth:`_write_cookie_fast`; it gives the same header.
+        """
+        if session and self._plain_interface():
+            written = self._write_cookie_fast(app, session, response)
+            if written is not None:
+                return written
+        return self._write_cookie_generic(app, session, response)
+
+    def _write_cookie_fast(
+        self, app: Phial, session: SessionMixin, response: Response
+    ) -> bool | None:
+        """Write a non-empty session's cookie with the prepared codec and header
+        format; ``None`` when those cannot be used."""
+        config = app.config
+        if not (
+            session.modified or (session.permanent and config["SESSION_REFRESH_EACH_REQUEST"])
+        ):
+            return False
+        codec = self._codec(app)
+        if codec is None or type(response).set_cookie is not _SET_COOKIE:
+            return None
+        settings = (
+            config["SESSION_COOKIE_NAME"],
+            config["SESSION_COOKIE_DOMAIN"] or None,
+            config["SESSION_COOKIE_PATH"] or config["APPLICATION_ROOT"],
+            bool(config["SESSION_COOKIE_SECURE"]),
+            config["SESSION_COOKIE_SAMESITE"],
+            bool(config["SESSION_COOKIE_PARTITIONED"]),
+            bool(config["SESSION_COOKIE_HTTPONLY"]),
+        )
+        formats: dict[t.Any, SetCookieFormat | None] = self.__dict__.setdefault("_formats", {})
+        if settings in formats:
+            cookie_format = formats[settings]
+        else:
+            cookie_format = _cookie_format(*settings)
+            if len(formats) >= _CACHE_LIMIT:
+                formats.clear()
+            formats[settings] = cookie_format
+        if cookie_format is None:
+            return None
+        expires = None
+        if session.permanent:
+            lifetime = app.permanent_session_lifetime.total_seconds()
+            if not 0 <= lifetime <= _LONGEST_LIFETIME:
+                return None  # let datetime arithmetic decide what such a lifetime means
+            expires = time.time() + lifetime
+        header = cookie_format.header(codec.dumps(dict(session)), expires)
+        max_size = response.max_cookie_size
+        if max_size and len(header) > max_size:
+            return None  # set_cookie warns about the size
+        headers = response.headers
+        if type(headers) is _SafeHeaders:
+            # What add() stores; the header was checked when the format was made.
+            headers._list.append(("Set-Cookie", header))
+        else:
+            headers.add("Set-Cookie", header)
+        return True
+
+    def _write_cookie_generic(
+        self, app: Phial, session: SessionMixin, response: Response
+    ) -> bool:
+        """:meth:`_write_cookie` through the overridable settings methods and
+        itsdangerous."""
         name = self.get_cookie_name(app)
         domain = self.get_cookie_domain(app)
         path = self.get_cookie_path(app)
@@ -379,6 +458,116 @@ class SecureCookieSessionInterface(SessionInterface):
             partitioned=partitioned,
         )
         return True
+
+
+    def _plain_interface(self) -> bool:
+        """Whether this interface signs and formats the cookie as the default one
+        does: no method that decides it is overridden, on the class or the
+        instance. Then :class:`~phial._session_codec.SessionCodec` and
+        :class:`~phial._session_codec.SetCookieFormat` may do the work."""
+        state = self.__dict__.get("_plain")
+        cls = type(self)
+        if state is None or state[0] is not cls:
+            plain = all(
+                getattr(cls, name) is getattr(SecureCookieSessionInterface, name)
+                for name in _CODEC_METHODS
+            )
+            state = self.__dict__["_plain"] = (cls, plain)
+        return state[1] and self.__dict__.keys() <= _CACHE_ATTRIBUTES
+
+    def _codec(self, app: Phial) -> SessionCodec | None:
+        """The codec for the current keys and signing settings, or ``None`` when
+        the interface is customised, no secret key is set, or the settings are
+        not the default ones (itsdangerous then does the work)."""
+        if not self._plain_interface():
+            return None
+        config = app.config
+        secret_key = config["SECRET_KEY"]
+        if not secret_key:
+            return None
+        fallbacks = config["SECRET_KEY_FALLBACKS"]
+        cache_key = (
+            secret_key,
+            tuple(fallbacks) if fallbacks else (),
+            self.salt,
+            self.digest_method,
+            self.key_derivation,
+            self.serializer,
+        )
+        codecs: dict[t.Any, SessionCodec | None] = self.__dict__.setdefault("_codecs", {})
+        if cache_key in codecs:
+            return codecs[cache_key]
+        codec = None
+        keys = [*reversed(cache_key[1]), secret_key]  # as get_signing_serializer orders them
+        if (
+            self.digest_method is hashlib.sha1
+            and self.key_derivation == "hmac"
+            and isinstance(self.salt, (str, bytes))
+            # A subclass may write bytes, which itsdangerous handles differently.
+            and type(self.serializer) is TaggedJSONSerializer
+            and all(isinstance(key, (str, bytes)) for key in keys)
+        ):
+            codec = SessionCodec(keys, self.salt, self.serializer)
+        if len(codecs) >= _CACHE_LIMIT:
+            codecs.clear()
+        codecs[cache_key] = codec
+        return codec
+
+
+#: The methods whose overriding makes the interface leave the cookie to the
+#: general path.
+_CODEC_METHODS = (
+    "get_signing_serializer",
+    "get_cookie_name",
+    "get_cookie_domain",
+    "get_cookie_path",
+    "get_cookie_httponly",
+    "get_cookie_secure",
+    "get_cookie_samesite",
+    "get_cookie_partitioned",
+    "get_expiration_time",
+    "should_set_cookie",
+)
+#: What the interface itself keeps in its ``__dict__``: anything else there is an
+#: override set on the instance.
+_CACHE_ATTRIBUTES = frozenset({"_signers", "_codecs", "_formats", "_plain"})
+#: Werkzeug's ``set_cookie``, which the prepared header formats imitate.
+_SET_COOKIE = _Response.set_cookie
+#: Lifetimes (in seconds) up to this are computed with float timestamps; longer
+#: ones go through datetime, which decides whether they overflow.
+_LONGEST_LIFETIME = 10**9
+
+
+class _TemplateResponse(_Response):
+    """A response for writing template headers: no size check, whose warning
+    would be about the stand-in value."""
+
+    max_cookie_size = 0  # type: ignore[assignment]  # a constant instead of the config property
+
+
+def _cookie_format(
+    name: str,
+    domain: str | None,
+    path: str,
+    secure: bool,
+    samesite: str | None,
+    partitioned: bool,
+    httponly: bool,
+) -> SetCookieFormat | None:
+    """The session cookie's header format for these settings (``None`` when
+    ``set_cookie`` refuses them; the general path then raises the error)."""
+    scratch = _TemplateResponse()
+    return SetCookieFormat.build(
+        scratch.set_cookie,
+        lambda: scratch.headers.getlist("Set-Cookie"),
+        name,
+        domain=domain,
+        path=path,
+        secure=secure,
+        samesite=samesite,
+        partitioned=partitioned,
+        httponly=httponly,
+    )
 
 
 class _KeyCachingSigner(TimestampSigner):

@@ -319,16 +319,18 @@ class SecureCookieSessionInterface(SessionInterface):
     def open_session(self, app: Phial, request: Request) -> SecureCookieSession | None:
         """Verify and load the cookie; a missing or invalid cookie gives an empty
         session, no secret key gives ``None`` (a null session)."""
-        codec = self._codec(app)
-        if codec is not None:
-            value = cookie_value(request, app.config["SESSION_COOKIE_NAME"])
-            if not value:
-                return self.session_class()
-            data = codec.loads(value, int(app.permanent_session_lifetime.total_seconds()))
-            if data is not UNSURE:
-                if data is INVALID or not isinstance(data, dict):
+        if self._plain_interface():
+            config = app.config
+            codec = self._codec(config)
+            if codec is not None:
+                value = cookie_value(request, config["SESSION_COOKIE_NAME"])
+                if not value:
                     return self.session_class()
-                return self.session_class(data)
+                data = codec.loads(value, int(app.permanent_session_lifetime.total_seconds()))
+                if data is not UNSURE:
+                    if data is INVALID or not isinstance(data, dict):
+                        return self.session_class()
+                    return self.session_class(data)
         signer = self.get_signing_serializer(app)
         if signer is None:
             return None
@@ -356,28 +358,37 @@ class SecureCookieSessionInterface(SessionInterface):
     def _write_cookie(self, app: Phial, session: SessionMixin, response: Response) -> bool:
         """Set or delete the cookie as the session requires; report whether it did.
 
-        The common case, a session to write with the default settings methods,
-        is done by :meth:`_write_cookie_fast`; it gives the same header.
+        The usual case, a session to write while no settings method is
+        overridden, uses the prepared codec and header format; the header is
+        the same as the general path's.
         """
         if session and self._plain_interface():
-            written = self._write_cookie_fast(app, session, response)
-            if written is not None:
-                return written
+            config = app.config
+            if not (
+                session.modified or (session.permanent and config["SESSION_REFRESH_EACH_REQUEST"])
+            ):
+                return False
+            codec = self._codec(config)
+            if codec is not None and type(response).set_cookie is _SET_COOKIE:
+                header = self._set_cookie_header(app, codec, session)
+                if header is not None:
+                    max_size = response.max_cookie_size
+                    if not max_size or len(header) <= max_size:  # else set_cookie warns
+                        headers = response.headers
+                        if type(headers) is _SafeHeaders:
+                            # What add() stores; the format was checked when made.
+                            headers._list.append(("Set-Cookie", header))
+                        else:
+                            headers.add("Set-Cookie", header)
+                        return True
         return self._write_cookie_generic(app, session, response)
 
-    def _write_cookie_fast(
-        self, app: Phial, session: SessionMixin, response: Response
-    ) -> bool | None:
-        """Write a non-empty session's cookie with the prepared codec and header
-        format; ``None`` when those cannot be used."""
+    def _set_cookie_header(
+        self, app: Phial, codec: SessionCodec, session: SessionMixin
+    ) -> str | None:
+        """The ``Set-Cookie`` header for ``session`` with the cookie settings in
+        the config; ``None`` when ``set_cookie`` must write it."""
         config = app.config
-        if not (
-            session.modified or (session.permanent and config["SESSION_REFRESH_EACH_REQUEST"])
-        ):
-            return False
-        codec = self._codec(app)
-        if codec is None or type(response).set_cookie is not _SET_COOKIE:
-            return None
         settings = (
             config["SESSION_COOKIE_NAME"],
             config["SESSION_COOKIE_DOMAIN"] or None,
@@ -387,7 +398,9 @@ class SecureCookieSessionInterface(SessionInterface):
             bool(config["SESSION_COOKIE_PARTITIONED"]),
             bool(config["SESSION_COOKIE_HTTPONLY"]),
         )
-        formats: dict[t.Any, SetCookieFormat | None] = self.__dict__.setdefault("_formats", {})
+        formats: dict[t.Any, SetCookieFormat | None] | None = self.__dict__.get("_formats")
+        if formats is None:
+            formats = self.__dict__["_formats"] = {}
         if settings in formats:
             cookie_format = formats[settings]
         else:
@@ -401,19 +414,12 @@ class SecureCookieSessionInterface(SessionInterface):
         if session.permanent:
             lifetime = app.permanent_session_lifetime.total_seconds()
             if not 0 <= lifetime <= _LONGEST_LIFETIME:
-                return None  # let datetime arithmetic decide what such a lifetime means
+                return None  # datetime arithmetic decides what such a lifetime gives
             expires = time.time() + lifetime
-        header = cookie_format.header(codec.dumps(dict(session)), expires)
-        max_size = response.max_cookie_size
-        if max_size and len(header) > max_size:
-            return None  # set_cookie warns about the size
-        headers = response.headers
-        if type(headers) is _SafeHeaders:
-            # What add() stores; the header was checked when the format was made.
-            headers._list.append(("Set-Cookie", header))
-        else:
-            headers.add("Set-Cookie", header)
-        return True
+        # SecureCookieSession's reading methods only mark it accessed, so the
+        # plain dict copy holds what dict(session) would.
+        data = dict.copy(session) if type(session) is SecureCookieSession else dict(session)  # type: ignore[arg-type]  # a dict when it is a SecureCookieSession
+        return cookie_format.header(codec.dumps(data), expires)
 
     def _write_cookie_generic(
         self, app: Phial, session: SessionMixin, response: Response
@@ -475,13 +481,11 @@ class SecureCookieSessionInterface(SessionInterface):
             state = self.__dict__["_plain"] = (cls, plain)
         return state[1] and self.__dict__.keys() <= _CACHE_ATTRIBUTES
 
-    def _codec(self, app: Phial) -> SessionCodec | None:
-        """The codec for the current keys and signing settings, or ``None`` when
-        the interface is customised, no secret key is set, or the settings are
-        not the default ones (itsdangerous then does the work)."""
-        if not self._plain_interface():
-            return None
-        config = app.config
+    def _codec(self, config: t.Mapping[str, t.Any]) -> SessionCodec | None:
+        """The codec for the configured keys and this interface's signing
+        settings, made once per combination; ``None`` without a secret key, or
+        when the settings are not the default ones (itsdangerous then does the
+        work). Only for a :meth:`_plain_interface`."""
         secret_key = config["SECRET_KEY"]
         if not secret_key:
             return None
@@ -494,8 +498,10 @@ class SecureCookieSessionInterface(SessionInterface):
             self.key_derivation,
             self.serializer,
         )
-        codecs: dict[t.Any, SessionCodec | None] = self.__dict__.setdefault("_codecs", {})
-        if cache_key in codecs:
+        codecs: dict[t.Any, SessionCodec | None] | None = self.__dict__.get("_codecs")
+        if codecs is None:
+            codecs = self.__dict__["_codecs"] = {}
+        elif cache_key in codecs:
             return codecs[cache_key]
         codec = None
         keys = [*reversed(cache_key[1]), secret_key]  # as get_signing_serializer orders them
@@ -599,7 +605,15 @@ def _add_vary_cookie(response: t.Any) -> None:
     header into a set and writing it back costs more than the signature.
     """
     headers = response.headers
-    if "Vary" not in headers:
+    if type(headers) is _SafeHeaders:
+        # What ``"Vary" in headers`` and ``add`` do, on the list they keep.
+        for key, _ in headers._list:
+            if key.lower() == "vary":
+                break
+        else:
+            headers._list.append(("Vary", "Cookie"))
+            return
+    elif "Vary" not in headers:
         headers.add("Vary", "Cookie")
-    else:
-        response.vary.add("Cookie")
+        return
+    response.vary.add("Cookie")

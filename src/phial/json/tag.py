@@ -407,7 +407,7 @@ class TaggedJSONSerializer:
         provider = _current_provider()
         if provider is not None and type(provider).loads is not DefaultJSONProvider.loads:
             return self._untag_scan(provider.loads(value))
-        data = _json.loads(value)
+        data = _loads(value)
         if type(self) is TaggedJSONSerializer and not _has_tag(data, self.tags):
             # Untagging would rebuild the same dicts and lists (json makes no others).
             return data
@@ -422,6 +422,24 @@ class TaggedJSONSerializer:
             and self.order == self._plain_order
             and self.tags == self._plain_tags
         )
+
+
+_DECODER = _json.JSONDecoder()
+
+
+def _loads(text: str | bytes) -> t.Any:
+    """:func:`json.loads` without options. For text that is exactly one JSON
+    value, without surrounding whitespace, the decoder's ``raw_decode`` gives
+    the same result and skips the two whitespace scans; anything else goes to
+    :func:`json.loads`, which parses it or raises its usual error."""
+    if type(text) is str:
+        try:
+            data, end = _DECODER.raw_decode(text)
+        except ValueError:
+            return _json.loads(text)
+        if end == len(text):
+            return data
+    return _json.loads(text)
 
 
 #: The types that the built-in tags pass through unchanged, when not nested.

@@ -161,7 +161,10 @@ class SessionCodec:
         now = int(time.time())
         stamp = self._stamp
         if stamp[0] != now:
-            stamp = self._stamp = (now, _b64encode(now.to_bytes((now.bit_length() + 7) // 8, "big")))
+            stamp = self._stamp = (
+                now,
+                _b64encode(now.to_bytes((now.bit_length() + 7) // 8, "big")),
+            )
         value = f"{payload}.{stamp[1]}"
         return f"{value}.{_b64encode(self._sign.digest(value.encode()))}"
 
@@ -211,10 +214,7 @@ class SessionCodec:
             expected = _b64decode(signature)
         except binascii.Error:
             return False
-        for key in self._verify:
-            if compare_digest(expected, key.digest(signed)):
-                return True
-        return False
+        return any(compare_digest(expected, key.digest(signed)) for key in self._verify)
 
 
 #: Stand-ins written into the template header, then cut out of it.
@@ -315,17 +315,18 @@ def cookie_value(request: Request, name: str) -> str | None:
         or "cookies" in request.__dict__  # already parsed
         or name.startswith(("__Host-", "__Secure-"))
     ):
-        return request.cookies.get(name)
-    header = request.environ.get("HTTP_COOKIE")
+        return _parsed(request, name)
+    header: str | None = request.environ.get("HTTP_COOKIE")
     if not header:
         return None
     if not _plain_header(header):
-        return request.cookies.get(name)
+        return _parsed(request, name)
     if name not in header:
         # Without quoting Werkzeug decodes nothing, so a cookie it finds has
         # its name verbatim in the header.
         return None
-    if _PLAIN_NAME.fullmatch(name):
+    # (An ASCII header holds an alphanumeric name only when it is ASCII.)
+    if name.isalnum() or _PLAIN_NAME.fullmatch(name):
         for part in header.split(";"):
             if name not in part:
                 continue
@@ -335,6 +336,11 @@ def cookie_value(request: Request, name: str) -> str | None:
                 if _PLAIN_VALUE.fullmatch(value):
                     return value
             break
+    return _parsed(request, name)
+
+
+def _parsed(request: Request, name: str) -> str | None:
+    """The answer of the request's own cookie parser."""
     return request.cookies.get(name)
 
 

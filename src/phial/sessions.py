@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import collections.abc as cabc
 import hashlib
+import operator
 import time
 import typing as t
 from datetime import datetime, timezone
@@ -190,6 +191,8 @@ class SessionInterface:
 
     def is_null_session(self, obj: object) -> bool:
         """Whether ``obj`` is a null session (never saved)."""
+        if type(obj) is SecureCookieSession and self.null_session_class is NullSession:
+            return False  # the usual case, without the ABC instance check
         return isinstance(obj, self.null_session_class)
 
     def get_cookie_name(self, app: Phial) -> str:
@@ -388,16 +391,7 @@ class SecureCookieSessionInterface(SessionInterface):
     ) -> str | None:
         """The ``Set-Cookie`` header for ``session`` with the cookie settings in
         the config; ``None`` when ``set_cookie`` must write it."""
-        config = app.config
-        settings = (
-            config["SESSION_COOKIE_NAME"],
-            config["SESSION_COOKIE_DOMAIN"] or None,
-            config["SESSION_COOKIE_PATH"] or config["APPLICATION_ROOT"],
-            bool(config["SESSION_COOKIE_SECURE"]),
-            config["SESSION_COOKIE_SAMESITE"],
-            bool(config["SESSION_COOKIE_PARTITIONED"]),
-            bool(config["SESSION_COOKIE_HTTPONLY"]),
-        )
+        settings = _cookie_settings(app.config)
         formats: dict[t.Any, SetCookieFormat | None] | None = self.__dict__.get("_formats")
         if formats is None:
             formats = self.__dict__["_formats"] = {}
@@ -410,20 +404,23 @@ class SecureCookieSessionInterface(SessionInterface):
             formats[settings] = cookie_format
         if cookie_format is None:
             return None
+        if type(session) is SecureCookieSession:
+            # What session.permanent reads, without its two method calls.
+            permanent = bool(dict.get(session, "_permanent", False))
+        else:
+            permanent = session.permanent
         expires = None
-        if session.permanent:
+        if permanent:
             lifetime = app.permanent_session_lifetime.total_seconds()
             if not 0 <= lifetime <= _LONGEST_LIFETIME:
                 return None  # datetime arithmetic decides what such a lifetime gives
             expires = time.time() + lifetime
         # SecureCookieSession's reading methods only mark it accessed, so the
         # plain dict copy holds what dict(session) would.
-        data = dict.copy(session) if type(session) is SecureCookieSession else dict(session)  # type: ignore[arg-type]  # a dict when it is a SecureCookieSession
+        data = dict.copy(session) if type(session) is SecureCookieSession else dict(session)
         return cookie_format.header(codec.dumps(data), expires)
 
-    def _write_cookie_generic(
-        self, app: Phial, session: SessionMixin, response: Response
-    ) -> bool:
+    def _write_cookie_generic(self, app: Phial, session: SessionMixin, response: Response) -> bool:
         """:meth:`_write_cookie` through the overridable settings methods and
         itsdangerous."""
         name = self.get_cookie_name(app)
@@ -464,7 +461,6 @@ class SecureCookieSessionInterface(SessionInterface):
             partitioned=partitioned,
         )
         return True
-
 
     def _plain_interface(self) -> bool:
         """Whether this interface signs and formats the cookie as the default one
@@ -548,31 +544,46 @@ class _TemplateResponse(_Response):
     """A response for writing template headers: no size check, whose warning
     would be about the stand-in value."""
 
-    max_cookie_size = 0  # type: ignore[assignment]  # a constant instead of the config property
+    max_cookie_size = 0
+
+
+#: The config values the cookie's header depends on, read in one call.
+_cookie_settings = operator.itemgetter(
+    "SESSION_COOKIE_NAME",
+    "SESSION_COOKIE_DOMAIN",
+    "SESSION_COOKIE_PATH",
+    "APPLICATION_ROOT",
+    "SESSION_COOKIE_SECURE",
+    "SESSION_COOKIE_SAMESITE",
+    "SESSION_COOKIE_PARTITIONED",
+    "SESSION_COOKIE_HTTPONLY",
+)
 
 
 def _cookie_format(
     name: str,
     domain: str | None,
-    path: str,
+    path: str | None,
+    root: str,
     secure: bool,
     samesite: str | None,
     partitioned: bool,
     httponly: bool,
 ) -> SetCookieFormat | None:
-    """The session cookie's header format for these settings (``None`` when
-    ``set_cookie`` refuses them; the general path then raises the error)."""
+    """The session cookie's header format for these config values, read as the
+    ``get_cookie_*`` methods read them (``None`` when ``set_cookie`` refuses
+    them; the general path then raises the error)."""
     scratch = _TemplateResponse()
     return SetCookieFormat.build(
         scratch.set_cookie,
         lambda: scratch.headers.getlist("Set-Cookie"),
         name,
-        domain=domain,
-        path=path,
-        secure=secure,
+        domain=domain or None,
+        path=path or root,
+        secure=bool(secure),
         samesite=samesite,
-        partitioned=partitioned,
-        httponly=httponly,
+        partitioned=bool(partitioned),
+        httponly=bool(httponly),
     )
 
 

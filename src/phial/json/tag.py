@@ -51,7 +51,7 @@ from uuid import UUID
 from markupsafe import Markup
 from werkzeug.http import http_date, parse_date
 
-from . import _current_provider, dumps, loads
+from . import _current_provider, dumps
 from .provider import DefaultJSONProvider
 
 __all__ = [
@@ -386,6 +386,7 @@ class TaggedJSONSerializer:
         if provider is None or type(provider).dumps is not DefaultJSONProvider.dumps:
             return dumps(value, separators=(",", ":"))
         # What DefaultJSONProvider.dumps does, without building an encoder per call.
+        provider = t.cast(DefaultJSONProvider, provider)
         default = provider.default
         ensure_ascii = provider.ensure_ascii
         sort_keys = provider.sort_keys

@@ -418,9 +418,10 @@ def test_set_cookie_header_matches_the_general_path(frozen_clock: None) -> None:
             app.secret_key = SECRET
             app.config.update(zip(_SETTINGS, combo, strict=True))
             app.config["PERMANENT_SESSION_LIFETIME"] = lifetime
-            data = {"n": 1, "_permanent": permanent}
-            expected = _save_headers(app, generic, data)
-            assert _save_headers(app, fast, data) == expected, combo
+            for data in ({"n": 1}, {"big": "compressed " * 40}):
+                data["_permanent"] = permanent
+                expected = _save_headers(app, generic, data)
+                assert _save_headers(app, fast, data) == expected, combo
     assert fast.__dict__["_formats"]  # the prepared formats were used
 
 
@@ -591,6 +592,34 @@ def test_method_set_on_the_instance_is_honoured() -> None:
     with app.test_request_context():
         headers = _save_headers(app, interface, {"n": 1})
     assert "Path=/only-here" in headers[0][1]
+
+
+def test_method_patched_on_the_class_after_use_is_honoured(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    interface = SecureCookieSessionInterface()
+    app = _keyed(interface)
+    assert "Domain" not in _save_headers(app, interface, {"n": 1})[0][1]
+    monkeypatch.setattr(
+        SecureCookieSessionInterface, "get_cookie_domain", lambda self, app: "patched.example"
+    )
+    assert "Domain=patched.example" in _save_headers(app, interface, {"n": 1})[0][1]
+    monkeypatch.setattr(SecureCookieSessionInterface, "get_cookie_name", lambda self, app: "other")
+    with app.test_request_context(headers={"Cookie": f"other={_reference().dumps({'n': 5})}"}):
+        assert interface.open_session(app, phial.request) == {"n": 5}
+
+
+def test_setting_missing_from_the_config_is_left_to_the_general_path() -> None:
+    interface = SecureCookieSessionInterface()
+    app = _keyed(interface)
+    app.config["SESSION_COOKIE_PATH"] = "/p"
+    with app.test_request_context():
+        del app.config["APPLICATION_ROOT"]  # not needed while a cookie path is set
+        sess = SecureCookieSession()
+        sess["n"] = 1
+        response = app.response_class()
+        interface.save_session(app, sess, response)
+    assert "Path=/p" in response.headers["Set-Cookie"]
 
 
 def test_response_class_set_cookie_override_is_called() -> None:

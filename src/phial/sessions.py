@@ -322,7 +322,7 @@ class SecureCookieSessionInterface(SessionInterface):
     def open_session(self, app: Phial, request: Request) -> SecureCookieSession | None:
         """Verify and load the cookie; a missing or invalid cookie gives an empty
         session, no secret key gives ``None`` (a null session)."""
-        if self._plain_interface():
+        if self._plain_interface(_open_methods, _OPEN_ORIGINALS):
             config = app.config
             codec = self._codec(config)
             if codec is not None:
@@ -365,7 +365,7 @@ class SecureCookieSessionInterface(SessionInterface):
         overridden, uses the prepared codec and header format; the header is
         the same as the general path's.
         """
-        if session and self._plain_interface():
+        if session and self._plain_interface(_save_methods, _SAVE_ORIGINALS):
             config = app.config
             if not (
                 session.modified or (session.permanent and config["SESSION_REFRESH_EACH_REQUEST"])
@@ -391,7 +391,10 @@ class SecureCookieSessionInterface(SessionInterface):
     ) -> str | None:
         """The ``Set-Cookie`` header for ``session`` with the cookie settings in
         the config; ``None`` when ``set_cookie`` must write it."""
-        settings = _cookie_settings(app.config)
+        try:
+            settings = _cookie_settings(app.config)
+        except KeyError:  # a setting removed from the config: the general path says which
+            return None
         formats: dict[t.Any, SetCookieFormat | None] | None = self.__dict__.get("_formats")
         if formats is None:
             formats = self.__dict__["_formats"] = {}
@@ -462,26 +465,23 @@ class SecureCookieSessionInterface(SessionInterface):
         )
         return True
 
-    def _plain_interface(self) -> bool:
-        """Whether this interface signs and formats the cookie as the default one
-        does: no method that decides it is overridden, on the class or the
-        instance. Then :class:`~phial._session_codec.SessionCodec` and
-        :class:`~phial._session_codec.SetCookieFormat` may do the work."""
-        state = self.__dict__.get("_plain")
-        cls = type(self)
-        if state is None or state[0] is not cls:
-            plain = all(
-                getattr(cls, name) is getattr(SecureCookieSessionInterface, name)
-                for name in _CODEC_METHODS
-            )
-            state = self.__dict__["_plain"] = (cls, plain)
-        return state[1] and self.__dict__.keys() <= _CACHE_ATTRIBUTES
+    def _plain_interface(self, methods: operator.attrgetter[t.Any], originals: t.Any) -> bool:
+        """Whether this interface reads and writes the cookie as the default one
+        does: none of ``methods`` is overridden or patched (``originals`` are
+        the methods as defined here), and nothing is set on the instance. Then
+        :class:`~phial._session_codec.SessionCodec` and
+        :class:`~phial._session_codec.SetCookieFormat` may do the work.
+
+        Checked on every call, which costs one C-level attribute fetch: a test
+        may patch a method on the class at any time.
+        """
+        return self.__dict__.keys() <= _CACHE_ATTRIBUTES and methods(type(self)) == originals
 
     def _codec(self, config: t.Mapping[str, t.Any]) -> SessionCodec | None:
         """The codec for the configured keys and this interface's signing
         settings, made once per combination; ``None`` without a secret key, or
         when the settings are not the default ones (itsdangerous then does the
-        work). Only for a :meth:`_plain_interface`."""
+        work). Only for a plain interface (see :meth:`_plain_interface`)."""
         secret_key = config["SECRET_KEY"]
         if not secret_key:
             return None
@@ -516,9 +516,10 @@ class SecureCookieSessionInterface(SessionInterface):
         return codec
 
 
-#: The methods whose overriding makes the interface leave the cookie to the
-#: general path.
-_CODEC_METHODS = (
+#: The methods whose overriding makes the interface open the cookie, or write
+#: it, through the general path; and the methods as defined here.
+_open_methods = operator.attrgetter("get_signing_serializer", "get_cookie_name")
+_save_methods = operator.attrgetter(
     "get_signing_serializer",
     "get_cookie_name",
     "get_cookie_domain",
@@ -530,9 +531,11 @@ _CODEC_METHODS = (
     "get_expiration_time",
     "should_set_cookie",
 )
+_OPEN_ORIGINALS = _open_methods(SecureCookieSessionInterface)
+_SAVE_ORIGINALS = _save_methods(SecureCookieSessionInterface)
 #: What the interface itself keeps in its ``__dict__``: anything else there is an
 #: override set on the instance.
-_CACHE_ATTRIBUTES = frozenset({"_signers", "_codecs", "_formats", "_plain"})
+_CACHE_ATTRIBUTES = frozenset({"_signers", "_codecs", "_formats"})
 #: Werkzeug's ``set_cookie``, which the prepared header formats imitate.
 _SET_COOKIE = _Response.set_cookie
 #: Lifetimes (in seconds) up to this are computed with float timestamps; longer

@@ -99,11 +99,7 @@ class SecureCookieSession(CallbackDict[str, t.Any], SessionMixin):
         self,
         initial: cabc.Mapping[str, t.Any] | cabc.Iterable[tuple[str, t.Any]] | None = None,
     ) -> None:
-        def on_update(self: SecureCookieSession) -> None:
-            self.modified = True
-            self.accessed = True
-
-        super().__init__(initial, on_update)
+        super().__init__(initial, _mark_changed)
 
     def __getitem__(self, key: str) -> t.Any:
         self.accessed = True
@@ -147,6 +143,13 @@ class SecureCookieSession(CallbackDict[str, t.Any], SessionMixin):
     def items(self) -> t.Any:
         self.accessed = True
         return super().items()
+
+
+def _mark_changed(session: SecureCookieSession) -> None:
+    """The update callback of every :class:`SecureCookieSession` (one function
+    for all of them, not a closure per session)."""
+    session.modified = True
+    session.accessed = True
 
 
 class NullSession(SecureCookieSession):

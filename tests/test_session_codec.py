@@ -788,3 +788,14 @@ def test_is_null_session_shortcut() -> None:
         null_session_class = SecureCookieSession  # type: ignore[assignment]  # the odd setting under test
 
     assert Other().is_null_session(SecureCookieSession())
+
+
+def test_prepared_codecs_and_formats_are_bounded() -> None:
+    interface = SecureCookieSessionInterface()
+    app = _keyed(interface)
+    for i in range(40):
+        app.config["SECRET_KEY"] = f"key {i}"
+        app.config["SESSION_COOKIE_DOMAIN"] = f"d{i}.example"
+        _save_headers(app, interface, {"n": i})
+    assert 0 < len(interface.__dict__["_codecs"]) <= 16
+    assert 0 < len(interface.__dict__["_formats"]) <= 16

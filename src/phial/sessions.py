@@ -401,13 +401,14 @@ class SecureCookieSessionInterface(SessionInterface):
         formats: dict[t.Any, SetCookieFormat | None] | None = self.__dict__.get("_formats")
         if formats is None:
             formats = self.__dict__["_formats"] = {}
-        if settings in formats:
-            cookie_format = formats[settings]
-        else:
-            cookie_format = _cookie_format(*settings)
+        # One get, not "in" then a lookup: another thread may clear the cache.
+        found = formats.get(settings, _missing)
+        if found is _missing:
+            found = _cookie_format(*settings)
             if len(formats) >= _CACHE_LIMIT:
                 formats.clear()
-            formats[settings] = cookie_format
+            formats[settings] = found
+        cookie_format = t.cast("SetCookieFormat | None", found)
         if cookie_format is None:
             return None
         if type(session) is SecureCookieSession:
@@ -500,8 +501,10 @@ class SecureCookieSessionInterface(SessionInterface):
         codecs: dict[t.Any, SessionCodec | None] | None = self.__dict__.get("_codecs")
         if codecs is None:
             codecs = self.__dict__["_codecs"] = {}
-        elif cache_key in codecs:
-            return codecs[cache_key]
+        else:
+            found = codecs.get(cache_key, _missing)
+            if found is not _missing:
+                return t.cast("SessionCodec | None", found)
         codec = None
         keys = [*reversed(cache_key[1]), secret_key]  # as get_signing_serializer orders them
         if (

@@ -8,8 +8,11 @@ HMAC key derivation and SHA-1. An app moving between Flask and phial with the
 same ``SECRET_KEY`` keeps its users' sessions.
 
 The session is opened only when a request first touches ``session`` (see
-:attr:`phial.ctx.RequestContext.session`), and the signing serializer is built
-once per set of keys, not per request.
+:attr:`phial.ctx.RequestContext.session`). While the interface is not
+customised, the cookie is read and written by
+:class:`~phial._session_codec.SessionCodec`, which produces and accepts exactly
+what that itsdangerous serializer does with its keys derived once per key set;
+otherwise the itsdangerous serializer itself is used, built once per key set.
 """
 
 from __future__ import annotations

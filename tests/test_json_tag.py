@@ -11,6 +11,7 @@ import uuid
 from collections import OrderedDict
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
+from decimal import Decimal
 
 import flask
 import pytest
@@ -363,3 +364,193 @@ def test_flask_reads_a_phial_session_cookie() -> None:
     client.set_cookie("session", token)
     client.get("/")
     assert seen == session
+
+
+# --- the shortcut for data without tags ----------------------------------------------
+
+
+PLAIN_CASES: dict[str, t.Any] = {
+    "flat": {"n": 1, "s": "x", "f": 2.5, "b": False, "none": None},
+    "nested": {"z": [1, {"y": [None, "é"]}], "a": {"c": {}, "b": []}},
+    "scalar": "text",
+    "list": [1, "2", [3.0]],
+    "unsorted": {"b": 1, "a": 2, "c": {"z": 1, "y": 2}},
+    "floats": {"inf": float("inf"), "neg": -0.0, "big": 10**40},
+    "int keys": {1: "a", 2: "b"},
+    "tag-like key among others": {" t": 1, "x": 2},
+}
+# Data the tags must see: exact types only (Markup is a str, an IntEnum an int).
+TAGGED_CASES: dict[str, t.Any] = {
+    "markup value": {"m": Markup("<b>")},
+    "tag-key dict": {"x": {" t": [1]}},
+    "tag-key top level": {" b": "x"},
+    "tuple in list": [1, (2,)],
+    "dict subclass": {"o": OrderedDict(a=1)},
+    "str subclass": {"s": type("S", (str,), {})("x")},
+    "bool-like int subclass": {"i": type("I", (int,), {})(3)},
+}
+
+
+def _reference_dumps(s: TaggedJSONSerializer, value: t.Any) -> str:
+    """What dumps wrote before the shortcut: the tagging pass, then the JSON
+    helper with compact separators."""
+    from phial.json import dumps
+
+    return dumps(s.tag(value), separators=(",", ":"))
+
+
+@pytest.mark.parametrize("value", [*PLAIN_CASES.values(), *TAGGED_CASES.values()])
+@pytest.mark.parametrize("context", [False, True])
+def test_dumps_equals_the_tagging_pass(
+    s: TaggedJSONSerializer, value: t.Any, context: bool
+) -> None:
+    if context:
+        token = _cv_app.set(FakeAppContext(FakeApp()))  # type: ignore[arg-type]  # a stand-in
+    try:
+        assert s.dumps(value) == _reference_dumps(s, value)
+    finally:
+        if context:
+            _cv_app.reset(token)
+
+
+@pytest.mark.parametrize("value", PLAIN_CASES.values(), ids=PLAIN_CASES.keys())
+def test_plain_data_skips_the_tagging_pass(
+    s: TaggedJSONSerializer, value: t.Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[t.Any] = []
+    monkeypatch.setattr(TagDict, "check", lambda self, v: calls.append(v) or False)
+    s.dumps(value)
+    assert calls == []
+
+
+@pytest.mark.parametrize("value", TAGGED_CASES.values(), ids=TAGGED_CASES.keys())
+def test_other_data_goes_through_the_tags(s: TaggedJSONSerializer, value: t.Any) -> None:
+    from phial.json.tag import _is_plain
+
+    assert not _is_plain(value, s.tags)
+
+
+def test_provider_settings_apply(in_app_context: None) -> None:
+    s = TaggedJSONSerializer()
+    provider = _cv_app.get().app.json
+    value = {"b": "é", "a": 1}
+    assert s.dumps(value) == '{"a":1,"b":"\\u00e9"}'
+    provider.sort_keys = False
+    provider.ensure_ascii = False
+    assert s.dumps(value) == '{"b":"é","a":1}'
+    provider.sort_keys = True
+    assert s.dumps(value) == '{"a":1,"b":"é"}'
+
+
+def test_encoder_cache_is_bounded(in_app_context: None) -> None:
+    s = TaggedJSONSerializer()
+    provider = _cv_app.get().app.json
+    for i in range(20):
+        provider.default = lambda o, i=i: i  # a new function each time
+        s.dumps({"x": object()})
+    assert len(s._encoders) <= 8
+
+
+def test_custom_provider_is_used() -> None:
+    class Shouting(DefaultJSONProvider):
+        def dumps(self, obj: t.Any, **kwargs: t.Any) -> str:
+            return super().dumps(obj, **kwargs).upper()
+
+        def loads(self, s: str | bytes, **kwargs: t.Any) -> t.Any:
+            return super().loads(s, object_pairs_hook=OrderedDict, parse_float=Decimal)
+
+    app = FakeApp()
+    app.json = Shouting(app)
+    token = _cv_app.set(FakeAppContext(app))  # type: ignore[arg-type]  # a stand-in
+    try:
+        s = TaggedJSONSerializer()
+        assert s.dumps({"a": "b"}) == '{"A":"B"}'
+        loaded = s.loads('{"a": {"b": 1.5}}')
+        assert loaded == {"a": {"b": Decimal("1.5")}}
+        # The tag scan rebuilds plain dicts from whatever the provider made.
+        assert type(loaded) is dict and type(loaded["a"]) is dict
+    finally:
+        _cv_app.reset(token)
+
+
+def test_pass_through_tag_disables_the_shortcut(s: TaggedJSONSerializer) -> None:
+    class Rounding(JSONTag):
+        __slots__ = ()
+
+        def check(self, value: t.Any) -> bool:
+            return type(value) is float
+
+        def tag(self, value: t.Any) -> t.Any:
+            return round(value)
+
+    s.register(Rounding, index=0)
+    assert s.dumps({"f": 2.75}) == '{"f":3}'
+
+
+def test_replaced_tag_disables_the_shortcut(s: TaggedJSONSerializer) -> None:
+    class TupleAsText(TagTuple):
+        __slots__ = ()
+
+        def check(self, value: t.Any) -> bool:
+            return isinstance(value, (tuple, str)) and value != ""
+
+        def to_json(self, value: t.Any) -> t.Any:
+            return str(value)
+
+    s.register(TupleAsText, force=True, index=0)
+    assert s.dumps({"s": "x"}) == '{"s":{" t":"x"}}'
+
+
+def test_changed_default_tags_disable_the_shortcut(monkeypatch: pytest.MonkeyPatch) -> None:
+    class Never(JSONTag):
+        __slots__ = ()
+        key = " never"
+
+        def check(self, value: t.Any) -> bool:
+            return value == 1
+
+        def to_json(self, value: t.Any) -> t.Any:
+            return "one"
+
+    monkeypatch.setattr(
+        TaggedJSONSerializer, "default_tags", [Never, *TaggedJSONSerializer.default_tags]
+    )
+    assert TaggedJSONSerializer().dumps({"n": 1}) == '{"n":{" never":"one"}}'
+
+
+def test_subclass_overriding_tag_is_honoured() -> None:
+    class Doubling(TaggedJSONSerializer):
+        __slots__ = ()
+
+        def tag(self, value: t.Any) -> t.Any:
+            return {k: v * 2 for k, v in value.items()}
+
+        def untag(self, value: dict[str, t.Any]) -> t.Any:
+            return {k: v // 2 for k, v in value.items()}
+
+    s = Doubling()
+    assert s.dumps({"n": 2}) == '{"n":4}'
+    assert s.loads('{"n":4}') == {"n": 2}
+
+
+@pytest.mark.parametrize(
+    "text",
+    ['{"n":1}', ' {"n":1}', '{"n":1} ', '{"n":1}\n', "[1] [2]", "", "nul", "\ufeff{}", "1", '"s"'],
+)
+def test_loads_matches_json_loads(s: TaggedJSONSerializer, text: str) -> None:
+    import json
+
+    try:
+        expected: t.Any = json.loads(text)
+    except ValueError as e:
+        with pytest.raises(type(e)) as info:
+            s.loads(text)
+        assert str(info.value) == str(e)
+    else:
+        assert s.loads(text) == expected
+
+
+def test_loads_untags_only_when_needed(s: TaggedJSONSerializer) -> None:
+    assert s.loads('{"a":[{"b":{" t":[1]}}]}') == {"a": [{"b": (1,)}]}
+    assert s.loads('{"a":[{"b":{" t":[1],"c":2}}]}') == {"a": [{"b": {" t": [1], "c": 2}}]}
+    assert s.loads('[[{" u":"12345678123456781234567812345678"}]]') == [[UID]]

@@ -647,7 +647,13 @@ def test_signing_serializer_is_built_once_per_key_set(
         return real(*args, **kwargs)
 
     monkeypatch.setattr(phial.sessions, "URLSafeTimedSerializer", counting)
-    iface = SecureCookieSessionInterface()
+
+    class Renamed(SecureCookieSessionInterface):
+        # An overridden settings method sends every cookie through itsdangerous.
+        def get_cookie_name(self, app: Phial) -> str:
+            return "renamed"
+
+    iface = Renamed()
     monkeypatch.setattr(app, "session_interface", iface)
 
     @app.route("/")

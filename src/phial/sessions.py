@@ -8,21 +8,29 @@ HMAC key derivation and SHA-1. An app moving between Flask and phial with the
 same ``SECRET_KEY`` keeps its users' sessions.
 
 The session is opened only when a request first touches ``session`` (see
-:attr:`phial.ctx.RequestContext.session`), and the signing serializer is built
-once per set of keys, not per request.
+:attr:`phial.ctx.RequestContext.session`). While the interface is not
+customised, the cookie is read and written by
+:class:`~phial._session_codec.SessionCodec`, which produces and accepts exactly
+what that itsdangerous serializer does with its keys derived once per key set;
+otherwise the itsdangerous serializer itself is used, built once per key set.
 """
 
 from __future__ import annotations
 
 import collections.abc as cabc
 import hashlib
+import operator
+import time
 import typing as t
 from datetime import datetime, timezone
 
 from itsdangerous import BadData, TimestampSigner, URLSafeTimedSerializer, want_bytes
 from werkzeug.datastructures import CallbackDict
 
+from ._session_codec import INVALID, UNSURE, SessionCodec, SetCookieFormat, cookie_value
 from .json.tag import TaggedJSONSerializer
+from .wrappers import Response as _Response
+from .wrappers import _SafeHeaders
 
 if t.TYPE_CHECKING:
     from .app import Phial
@@ -94,11 +102,7 @@ class SecureCookieSession(CallbackDict[str, t.Any], SessionMixin):
         self,
         initial: cabc.Mapping[str, t.Any] | cabc.Iterable[tuple[str, t.Any]] | None = None,
     ) -> None:
-        def on_update(self: SecureCookieSession) -> None:
-            self.modified = True
-            self.accessed = True
-
-        super().__init__(initial, on_update)
+        super().__init__(initial, _mark_changed)
 
     def __getitem__(self, key: str) -> t.Any:
         self.accessed = True
@@ -144,6 +148,13 @@ class SecureCookieSession(CallbackDict[str, t.Any], SessionMixin):
         return super().items()
 
 
+def _mark_changed(session: SecureCookieSession) -> None:
+    """The update callback of every :class:`SecureCookieSession` (one function
+    for all of them, not a closure per session)."""
+    session.modified = True
+    session.accessed = True
+
+
 class NullSession(SecureCookieSession):
     """The session when no secret key is set: it reads as empty, and any change
     raises a RuntimeError that says how to set a key."""
@@ -186,6 +197,8 @@ class SessionInterface:
 
     def is_null_session(self, obj: object) -> bool:
         """Whether ``obj`` is a null session (never saved)."""
+        if type(obj) is SecureCookieSession and self.null_session_class is NullSession:
+            return False  # the usual case, without the ABC instance check
         return isinstance(obj, self.null_session_class)
 
     def get_cookie_name(self, app: Phial) -> str:
@@ -315,6 +328,18 @@ class SecureCookieSessionInterface(SessionInterface):
     def open_session(self, app: Phial, request: Request) -> SecureCookieSession | None:
         """Verify and load the cookie; a missing or invalid cookie gives an empty
         session, no secret key gives ``None`` (a null session)."""
+        if self._plain_interface(_open_methods, _OPEN_ORIGINALS):
+            config = app.config
+            codec = self._codec(config)
+            if codec is not None:
+                value = cookie_value(request, config["SESSION_COOKIE_NAME"])
+                if not value:
+                    return self.session_class()
+                data = codec.loads(value, int(app.permanent_session_lifetime.total_seconds()))
+                if data is not UNSURE:
+                    if data is INVALID or not isinstance(data, dict):
+                        return self.session_class()
+                    return self.session_class(data)
         signer = self.get_signing_serializer(app)
         if signer is None:
             return None
@@ -340,7 +365,74 @@ class SecureCookieSessionInterface(SessionInterface):
             _add_vary_cookie(response)
 
     def _write_cookie(self, app: Phial, session: SessionMixin, response: Response) -> bool:
-        """Set or delete the cookie as the session requires; report whether it did."""
+        """Set or delete the cookie as the session requires; report whether it did.
+
+        The usual case, a session to write while no settings method is
+        overridden, uses the prepared codec and header format; the header is
+        the same as the general path's.
+        """
+        if session and self._plain_interface(_save_methods, _SAVE_ORIGINALS):
+            config = app.config
+            if not (
+                session.modified or (session.permanent and config["SESSION_REFRESH_EACH_REQUEST"])
+            ):
+                return False
+            codec = self._codec(config)
+            if codec is not None and type(response).set_cookie is _SET_COOKIE:
+                header = self._set_cookie_header(app, codec, session)
+                if header is not None:
+                    max_size = response.max_cookie_size
+                    if not max_size or len(header) <= max_size:  # else set_cookie warns
+                        headers = response.headers
+                        if type(headers) is _SafeHeaders:
+                            # What add() stores; the format was checked when made.
+                            headers._list.append(("Set-Cookie", header))
+                        else:
+                            headers.add("Set-Cookie", header)
+                        return True
+        return self._write_cookie_generic(app, session, response)
+
+    def _set_cookie_header(
+        self, app: Phial, codec: SessionCodec, session: SessionMixin
+    ) -> str | None:
+        """The ``Set-Cookie`` header for ``session`` with the cookie settings in
+        the config; ``None`` when ``set_cookie`` must write it."""
+        try:
+            settings = _cookie_settings(app.config)
+        except KeyError:  # a setting removed from the config: the general path says which
+            return None
+        formats: dict[t.Any, SetCookieFormat | None] | None = self.__dict__.get("_formats")
+        if formats is None:
+            formats = self.__dict__["_formats"] = {}
+        # One get, not "in" then a lookup: another thread may clear the cache.
+        found = formats.get(settings, _missing)
+        if found is _missing:
+            found = _cookie_format(*settings)
+            if len(formats) >= _CACHE_LIMIT:
+                formats.clear()
+            formats[settings] = found
+        cookie_format = t.cast("SetCookieFormat | None", found)
+        if cookie_format is None:
+            return None
+        if type(session) is SecureCookieSession:
+            # What session.permanent reads, without its two method calls.
+            permanent = bool(dict.get(session, "_permanent", False))
+        else:
+            permanent = session.permanent
+        expires = None
+        if permanent:
+            lifetime = app.permanent_session_lifetime.total_seconds()
+            if not 0 <= lifetime <= _LONGEST_LIFETIME:
+                return None  # datetime arithmetic decides what such a lifetime gives
+            expires = time.time() + lifetime
+        # SecureCookieSession's reading methods only mark it accessed, so the
+        # plain dict copy holds what dict(session) would.
+        data = dict.copy(session) if type(session) is SecureCookieSession else dict(session)
+        return cookie_format.header(codec.dumps(data), expires)
+
+    def _write_cookie_generic(self, app: Phial, session: SessionMixin, response: Response) -> bool:
+        """:meth:`_write_cookie` through the overridable settings methods and
+        itsdangerous."""
         name = self.get_cookie_name(app)
         domain = self.get_cookie_domain(app)
         path = self.get_cookie_path(app)
@@ -380,6 +472,132 @@ class SecureCookieSessionInterface(SessionInterface):
         )
         return True
 
+    def _plain_interface(self, methods: operator.attrgetter[t.Any], originals: t.Any) -> bool:
+        """Whether this interface reads and writes the cookie as the default one
+        does: none of ``methods`` is overridden or patched (``originals`` are
+        the methods as defined here), and nothing is set on the instance. Then
+        :class:`~phial._session_codec.SessionCodec` and
+        :class:`~phial._session_codec.SetCookieFormat` may do the work.
+
+        Checked on every call, which costs one C-level attribute fetch: a test
+        may patch a method on the class at any time.
+        """
+        return self.__dict__.keys() <= _CACHE_ATTRIBUTES and methods(type(self)) == originals
+
+    def _codec(self, config: t.Mapping[str, t.Any]) -> SessionCodec | None:
+        """The codec for the configured keys and this interface's signing
+        settings, made once per combination; ``None`` without a secret key, or
+        when the settings are not the default ones (itsdangerous then does the
+        work). Only for a plain interface (see :meth:`_plain_interface`)."""
+        secret_key = config["SECRET_KEY"]
+        if not secret_key:
+            return None
+        fallbacks = config["SECRET_KEY_FALLBACKS"]
+        cache_key = (
+            secret_key,
+            tuple(fallbacks) if fallbacks else (),
+            self.salt,
+            self.digest_method,
+            self.key_derivation,
+            self.serializer,
+        )
+        codecs: dict[t.Any, SessionCodec | None] | None = self.__dict__.get("_codecs")
+        if codecs is None:
+            codecs = self.__dict__["_codecs"] = {}
+        else:
+            found = codecs.get(cache_key, _missing)
+            if found is not _missing:
+                return t.cast("SessionCodec | None", found)
+        codec = None
+        keys = [*reversed(cache_key[1]), secret_key]  # as get_signing_serializer orders them
+        if (
+            self.digest_method is hashlib.sha1
+            and self.key_derivation == "hmac"
+            and isinstance(self.salt, (str, bytes))
+            # A subclass may write bytes, which itsdangerous handles differently.
+            and type(self.serializer) is TaggedJSONSerializer
+            and all(isinstance(key, (str, bytes)) for key in keys)
+        ):
+            codec = SessionCodec(keys, self.salt, self.serializer)
+        if len(codecs) >= _CACHE_LIMIT:
+            codecs.clear()
+        codecs[cache_key] = codec
+        return codec
+
+
+#: The methods whose overriding makes the interface open the cookie, or write
+#: it, through the general path; and the methods as defined here.
+_open_methods = operator.attrgetter("get_signing_serializer", "get_cookie_name")
+_save_methods = operator.attrgetter(
+    "get_signing_serializer",
+    "get_cookie_name",
+    "get_cookie_domain",
+    "get_cookie_path",
+    "get_cookie_httponly",
+    "get_cookie_secure",
+    "get_cookie_samesite",
+    "get_cookie_partitioned",
+    "get_expiration_time",
+    "should_set_cookie",
+)
+_OPEN_ORIGINALS = _open_methods(SecureCookieSessionInterface)
+_SAVE_ORIGINALS = _save_methods(SecureCookieSessionInterface)
+#: What the interface itself keeps in its ``__dict__``: anything else there is an
+#: override set on the instance.
+_CACHE_ATTRIBUTES = frozenset({"_signers", "_codecs", "_formats"})
+#: Werkzeug's ``set_cookie``, which the prepared header formats imitate.
+_SET_COOKIE = _Response.set_cookie
+#: Lifetimes (in seconds) up to this are computed with float timestamps; longer
+#: ones go through datetime, which decides whether they overflow.
+_LONGEST_LIFETIME = 10**9
+
+
+class _TemplateResponse(_Response):
+    """A response for writing template headers: no size check, whose warning
+    would be about the stand-in value."""
+
+    max_cookie_size = 0
+
+
+#: The config values the cookie's header depends on, read in one call.
+_cookie_settings = operator.itemgetter(
+    "SESSION_COOKIE_NAME",
+    "SESSION_COOKIE_DOMAIN",
+    "SESSION_COOKIE_PATH",
+    "APPLICATION_ROOT",
+    "SESSION_COOKIE_SECURE",
+    "SESSION_COOKIE_SAMESITE",
+    "SESSION_COOKIE_PARTITIONED",
+    "SESSION_COOKIE_HTTPONLY",
+)
+
+
+def _cookie_format(
+    name: str,
+    domain: str | None,
+    path: str | None,
+    root: str,
+    secure: bool,
+    samesite: str | None,
+    partitioned: bool,
+    httponly: bool,
+) -> SetCookieFormat | None:
+    """The session cookie's header format for these config values, read as the
+    ``get_cookie_*`` methods read them (``None`` when ``set_cookie`` refuses
+    them; the general path then raises the error)."""
+    scratch = _TemplateResponse()
+    return SetCookieFormat.build(
+        scratch.set_cookie,
+        lambda: scratch.headers.getlist("Set-Cookie"),
+        name,
+        domain=domain or None,
+        path=path or root,
+        secure=bool(secure),
+        samesite=samesite,
+        partitioned=bool(partitioned),
+        httponly=bool(httponly),
+    )
+
 
 class _KeyCachingSigner(TimestampSigner):
     """itsdangerous' :class:`~itsdangerous.TimestampSigner`, deriving each key once.
@@ -410,7 +628,15 @@ def _add_vary_cookie(response: t.Any) -> None:
     header into a set and writing it back costs more than the signature.
     """
     headers = response.headers
-    if "Vary" not in headers:
+    if type(headers) is _SafeHeaders:
+        # What ``"Vary" in headers`` and ``add`` do, on the list they keep.
+        for key, _ in headers._list:
+            if key.lower() == "vary":
+                break
+        else:
+            headers._list.append(("Vary", "Cookie"))
+            return
+    elif "Vary" not in headers:
         headers.add("Vary", "Cookie")
-    else:
-        response.vary.add("Cookie")
+        return
+    response.vary.add("Cookie")

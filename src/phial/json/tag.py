@@ -42,6 +42,7 @@ Add a type by subclassing :class:`JSONTag` and registering it::
 
 from __future__ import annotations
 
+import json as _json
 import typing as t
 from base64 import b64decode, b64encode
 from datetime import datetime
@@ -50,7 +51,8 @@ from uuid import UUID
 from markupsafe import Markup
 from werkzeug.http import http_date, parse_date
 
-from . import dumps, loads
+from . import _current_provider, dumps
+from .provider import DefaultJSONProvider
 
 __all__ = [
     "JSONTag",
@@ -278,7 +280,7 @@ class TaggedJSONSerializer:
     cookie.
     """
 
-    __slots__ = ("order", "tags")
+    __slots__ = ("_encoders", "_plain_order", "_plain_tags", "order", "tags")
 
     default_tags: t.ClassVar[list[type[JSONTag]]] = [
         TagDict,
@@ -301,6 +303,16 @@ class TaggedJSONSerializer:
         self.order: list[JSONTag] = []
         for cls in self.default_tags:
             self.register(cls)
+        # The built-in tags leave JSON's own types alone, so data made only of
+        # those needs no tagging pass (see _is_plain). Remember them to notice
+        # when tags are registered or replaced later.
+        self._plain_order: list[JSONTag] | None = None
+        self._plain_tags: dict[str, JSONTag] | None = None
+        if tuple(type(tag) for tag in self.order) == _BUILTIN_TAGS:
+            self._plain_order = list(self.order)
+            self._plain_tags = dict(self.tags)
+        #: Compact encoders of the default JSON provider, by its settings.
+        self._encoders: dict[tuple[t.Any, ...], _json.JSONEncoder] = {}
 
     def register(
         self, tag_class: type[JSONTag], force: bool = False, index: int | None = None
@@ -368,8 +380,121 @@ class TaggedJSONSerializer:
         Serialization goes through :func:`phial.json.dumps`, so it uses the current
         app's JSON provider when one is active.
         """
-        return dumps(self.tag(value), separators=(",", ":"))
+        if not self._tags_plain_data() or not _is_plain(value, self.tags):
+            value = self.tag(value)
+        provider = _current_provider()
+        if provider is None or type(provider).dumps is not DefaultJSONProvider.dumps:
+            return dumps(value, separators=(",", ":"))
+        # What DefaultJSONProvider.dumps does, without building an encoder per call.
+        provider = t.cast(DefaultJSONProvider, provider)
+        default = provider.default
+        ensure_ascii = provider.ensure_ascii
+        sort_keys = provider.sort_keys
+        key = (default, ensure_ascii, sort_keys)
+        encoder = self._encoders.get(key)
+        if encoder is None:
+            if len(self._encoders) >= 8:  # settings keep changing: do not grow forever
+                self._encoders.clear()
+            encoder = self._encoders[key] = _json.JSONEncoder(
+                default=default,
+                ensure_ascii=ensure_ascii,
+                sort_keys=sort_keys,
+                separators=(",", ":"),
+            )
+        return encoder.encode(value)
 
     def loads(self, value: str | bytes) -> t.Any:
         """Parse JSON written by :meth:`dumps` and untag it."""
-        return self._untag_scan(loads(value))
+        provider = _current_provider()
+        if provider is not None and type(provider).loads is not DefaultJSONProvider.loads:
+            return self._untag_scan(provider.loads(value))
+        data = _loads(value)
+        if type(self) is TaggedJSONSerializer and not _has_tag(data, self.tags):
+            # Untagging would rebuild the same dicts and lists (json makes no others).
+            return data
+        return self._untag_scan(data)
+
+    def _tags_plain_data(self) -> bool:
+        """Whether :meth:`tag` leaves JSON's own types unchanged: only the built-in
+        tags are registered (a registered tag may claim any value) and the
+        tagging methods are not overridden."""
+        return (
+            type(self) is TaggedJSONSerializer
+            and self.order == self._plain_order
+            and self.tags == self._plain_tags
+        )
+
+
+_DECODER = _json.JSONDecoder()
+
+
+def _loads(text: str | bytes) -> t.Any:
+    """:func:`json.loads` without options. For text that is exactly one JSON
+    value, without surrounding whitespace, the decoder's ``raw_decode`` gives
+    the same result and skips the two whitespace scans; anything else goes to
+    :func:`json.loads`, which parses it or raises its usual error."""
+    if type(text) is str:
+        try:
+            data, end = _DECODER.raw_decode(text)
+        except ValueError:
+            return _json.loads(text)
+        if end == len(text):
+            return data
+    return _json.loads(text)
+
+
+#: The types that the built-in tags pass through unchanged, when not nested.
+_PLAIN_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
+def _is_plain(value: t.Any, tags: dict[str, JSONTag]) -> bool:
+    """Whether the built-in tags would leave ``value`` as it is: JSON's own
+    scalars, and lists and dicts of them, with no dict whose one key is a tag
+    key. Exact types only: a subclass (``Markup`` is a ``str``) may be tagged."""
+    kind = type(value)
+    if kind in _PLAIN_SCALARS:
+        return True
+    if kind is dict:
+        if len(value) == 1 and next(iter(value)) in tags:
+            return False  # TagDict renames the key
+        for item in value.values():
+            if type(item) not in _PLAIN_SCALARS and not _is_plain(item, tags):
+                return False
+        return True
+    if kind is list:
+        for item in value:
+            if type(item) not in _PLAIN_SCALARS and not _is_plain(item, tags):
+                return False
+        return True
+    return False
+
+
+def _has_tag(value: t.Any, tags: dict[str, JSONTag]) -> bool:
+    """Whether parsed JSON holds anything :meth:`TaggedJSONSerializer.untag`
+    would convert: a dict whose one key is a registered tag key."""
+    kind = type(value)
+    if kind is dict:
+        if len(value) == 1 and next(iter(value)) in tags:
+            return True
+        for item in value.values():
+            if (type(item) is dict or type(item) is list) and _has_tag(item, tags):
+                return True
+        return False
+    if kind is list:
+        for item in value:
+            if (type(item) is dict or type(item) is list) and _has_tag(item, tags):
+                return True
+    return False
+
+
+#: The built-in tag classes, in their default order.
+_BUILTIN_TAGS: tuple[type[JSONTag], ...] = (
+    TagDict,
+    PassDict,
+    TagTuple,
+    PassList,
+    TagBytes,
+    TagMarkup,
+    TagUUID,
+    TagDateTime,
+)

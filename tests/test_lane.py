@@ -362,3 +362,122 @@ def test_the_json_fast_body_steps_aside_for_circular_and_indented_values() -> No
     assert app.json._plain_body({"a": 1}, True) is None  # type: ignore[attr-defined]
     app.add_url_rule("/", view_func=lambda: circular)
     assert call(app, "/")[0] == "500 INTERNAL SERVER ERROR"
+
+
+def _werkzeug_emission(response: Response, environ: dict[str, t.Any]) -> Output:
+    sent: list[t.Any] = []
+
+    def start_response(status: str, headers: list[tuple[str, str]], exc: t.Any = None) -> t.Any:
+        sent[:] = [status, headers]
+
+    body = b"".join(response(environ, start_response))
+    return sent[0], list(sent[1]), body
+
+
+def _phial_emission(app: Phial, response: Response, environ: dict[str, t.Any]) -> Output:
+    from phial.wsgi import _emit_response
+
+    sent: list[t.Any] = []
+
+    def start_response(status: str, headers: list[tuple[str, str]], exc: t.Any = None) -> t.Any:
+        sent[:] = [status, headers]
+
+    body = b"".join(_emit_response(app, response, environ, start_response))
+    return sent[0], list(sent[1]), body
+
+
+RESPONSES: dict[str, t.Callable[[Phial], Response]] = {
+    "made_directly": lambda app: app.make_response("hello"),
+    "json": lambda app: jsonify(a=1),
+    "status_and_headers": lambda app: app.make_response(("x", 201, {"X-A": "1"})),
+    "constructed": lambda app: Response("body", 202, {"X-B": "2"}),
+    "data_replaced": lambda app: _with_data(app.make_response("old"), b"new body"),
+    "cookie_set": lambda app: _with_cookie(app.make_response("c")),
+    "length_removed": lambda app: _without_length(app.make_response("n")),
+    "no_content": lambda app: Response("", 204),
+    "not_modified": lambda app: Response("x", 304),
+    "bytes_list": lambda app: Response([b"a", b"b"]),
+}
+
+
+def _with_data(response: Response, data: bytes) -> Response:
+    response.set_data(data)
+    return response
+
+
+def _with_cookie(response: Response) -> Response:
+    response.set_cookie("k", "v")
+    return response
+
+
+def _without_length(response: Response) -> Response:
+    del response.headers["Content-Length"]
+    return response
+
+
+@pytest.mark.parametrize("name", sorted(RESPONSES))
+@pytest.mark.parametrize("method", ["GET", "HEAD"])
+def test_phials_emission_of_a_response_is_werkzeugs(name: str, method: str) -> None:
+    app = make_app(PLAIN_VALUES)
+    call(app, "/plain")  # the first request decides the lane
+    assert app._lane
+    environ = EnvironBuilder(path="/", method=method).get_environ()
+    with app.test_request_context():
+        ours = _phial_emission(app, RESPONSES[name](app), environ)
+        theirs = _werkzeug_emission(RESPONSES[name](app), environ)
+    assert ours == theirs
+
+
+def test_a_response_made_by_phial_skips_werkzeugs_emission(monkeypatch: pytest.MonkeyPatch) -> None:
+    import phial.wsgi
+
+    app = make_app(PLAIN_VALUES)
+    call(app, "/plain")
+
+    def refuse(*args: t.Any) -> t.Any:
+        raise AssertionError("the general emission was used")
+
+    monkeypatch.setattr(phial.wsgi, "_emit", refuse)
+    environ = EnvironBuilder(path="/").get_environ()
+    with app.test_request_context():
+        assert _phial_emission(app, jsonify(a=1), environ)[2] == b'{"a":1}\n'
+        with pytest.raises(AssertionError, match="general emission"):
+            _phial_emission(app, Response([b"a", b"b"]), environ)
+
+
+def _session_app(general: bool) -> Phial:
+    app = Phial(__name__)
+    app.secret_key = "k"
+
+    @app.route("/write")
+    def write() -> str:
+        session["n"] = session.get("n", 0) + 1
+        return "written"
+
+    @app.route("/read")
+    def read() -> dict[str, t.Any]:
+        return {"n": session.get("n")}
+
+    @app.route("/clear")
+    def clear() -> str:
+        session.clear()
+        return "cleared"
+
+    if general:
+        app.after_request(lambda response: response)
+    return app
+
+
+@pytest.mark.parametrize("path", ["/write", "/read", "/clear"])
+@pytest.mark.parametrize("with_cookie", [False, True])
+def test_a_session_request_in_the_lane_is_the_general_one(path: str, with_cookie: bool) -> None:
+    cookie = "session=eyJuIjoxfQ.aSPHjQ.bad"  # tampered: opens empty, like a real one would
+    if with_cookie:
+        lane_app = _session_app(general=False)
+        good = dict(call(lane_app, "/write")[1])["Set-Cookie"].split(";")[0]
+        cookie = good
+    kwargs: dict[str, t.Any] = {"headers": {"Cookie": cookie}}
+    lane_app = _session_app(general=False)
+    seen = spy_lane(lane_app)
+    assert call(lane_app, path, **kwargs) == call(_session_app(general=True), path, **kwargs)
+    assert isinstance(seen[0], Response)

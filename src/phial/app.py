@@ -279,24 +279,37 @@ class Phial(App):
     def _lane_output(
         self, ctx: RequestContext, rv: t.Any
     ) -> tuple[int, list[tuple[str, str]], bytes] | Response | None:
-        """Status, headers and body of the response the general steps would
-        send for the view's return value ``rv``, when nothing else observes
-        it (see :meth:`_lane_closed`) and it is a plain value: text, bytes, a
-        dict or list for JSON, alone or in a tuple with an int status and/or
-        a dict of plain headers. A response of :attr:`response_class` is
-        returned as it is (the general steps would not change it). ``None``
-        for anything else: the general steps then make the response.
+        """What the fast lane sends for the view's return value ``rv``.
 
-        The headers are the ones that response would emit, in order.
+        ``None`` when something observes the response (``after_request`` or
+        ``after_this_request`` functions, ``request_finished`` receivers): the
+        general steps then finish the request. Otherwise:
+
+        - when the session was used (or its cookie must be refreshed), the
+          response made from ``rv`` with the session saved into it, as the
+          general steps' response processing would leave it;
+        - a response of :attr:`response_class` as it is;
+        - for a plain value (text, bytes, a dict or list for JSON, alone or in
+          a tuple with an int status and/or a dict of plain headers), the
+          status, headers (in the order the response object would emit them)
+          and body, without a response object;
+        - ``None`` for anything else: the general steps make the response.
         """
         if (
             self.after_request_funcs
             or request_finished.receivers
-            or ctx._session is not None
-            or "_after_request_functions" in ctx.__dict__
-            or ("HTTP_COOKIE" in ctx.request.environ and self._session_to_refresh(ctx) is not None)
+            or ctx.__dict__.get("_after_request_functions")
         ):
             return None
+        session = ctx._session
+        if session is None and "HTTP_COOKIE" in ctx.request.environ:
+            session = self._session_to_refresh(ctx)
+        if session is not None:
+            response = self.make_response(rv)
+            interface = self.session_interface
+            if not interface.is_null_session(session):
+                interface.save_session(self, session, response)
+            return response
         status = 200
         headers: t.Any = None
         if rv.__class__ is self.response_class:

@@ -481,3 +481,34 @@ def test_a_session_request_in_the_lane_is_the_general_one(path: str, with_cookie
     seen = spy_lane(lane_app)
     assert call(lane_app, path, **kwargs) == call(_session_app(general=True), path, **kwargs)
     assert isinstance(seen[0], Response)
+
+
+def test_a_blueprints_hooks_keep_the_lane_for_other_requests() -> None:
+    from phial import Blueprint
+
+    app = Phial(__name__)
+    events: list[str] = []
+    bp = Blueprint("bp", __name__)
+    bp.before_request(lambda: events.append("before"))
+    bp.url_value_preprocessor(lambda endpoint, values: events.append("preprocess"))
+
+    @bp.after_request
+    def after(response: Response) -> Response:
+        response.headers["X-Bp"] = "yes"
+        return response
+
+    bp.teardown_request(lambda exc: events.append("teardown"))
+    bp.add_url_rule("/inside", view_func=lambda: "in")
+    app.register_blueprint(bp)
+    app.add_url_rule("/outside", view_func=lambda: "out")
+    seen = spy_lane(app)
+
+    _, headers, body = call(app, "/outside")
+    assert body == b"out" and "X-Bp" not in dict(headers)
+    assert isinstance(seen.pop(), tuple)  # sent by the lane
+    assert events == []
+
+    _, headers, body = call(app, "/inside")
+    assert body == b"in" and dict(headers)["X-Bp"] == "yes"
+    assert events == ["preprocess", "before", "teardown"]
+    assert seen == []  # the general steps ran this one

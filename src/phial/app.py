@@ -36,7 +36,7 @@ from ._async import LoopPerThread, drive, is_async_callable, mark_asgi3, mark_pe
 from ._lane import LANE_STATUSES, LANE_STEPS, plain_classes
 from ._lazy import lazy_attribute
 from ._routing import RouteTable
-from .ctx import AppContext, RequestContext, _AppCtxGlobals
+from .ctx import AppContext, RequestContext, _AppCtxGlobals, _hooks_apply
 from .globals import _cv_request
 from .json.provider import DefaultJSONProvider
 from .sansio.app import App
@@ -262,11 +262,12 @@ class Phial(App):
     ) -> tuple[int, list[tuple[str, str]], bytes] | None:
         """The lane's answer to a routing error: a plain 404 or 405 page when
         no error handler and no trap setting could intervene, else ``None``."""
+        after = self.after_request_funcs
         if (
             (e.__class__ is NotFound or e.__class__ is MethodNotAllowed)
             and not self.error_handler_spec
             and not self.config["TRAP_HTTP_EXCEPTIONS"]
-            and not self.after_request_funcs
+            and not (after and _hooks_apply(after, ctx.request))
             and not request_finished.receivers
             # (No view ran: no session use, no after_this_request function.)
             and not (
@@ -275,6 +276,21 @@ class Phial(App):
         ):
             return self._http_exception_output(e, ctx.request.environ)
         return None
+
+    def _lane_open(self, ctx: RequestContext) -> bool:
+        """Whether nothing runs before the view of this request: no
+        ``before_request`` functions or URL value preprocessors that apply to
+        it, no ``request_started`` receivers, and not HEAD or OPTIONS (which
+        the general steps answer)."""
+        request = ctx.request
+        before = self.before_request_funcs
+        preprocessors = self.url_value_preprocessors
+        return not (
+            (before and _hooks_apply(before, request))
+            or (preprocessors and _hooks_apply(preprocessors, request))
+            or request_started.receivers
+            or request.environ.get("REQUEST_METHOD") in _SPECIAL_METHODS
+        )
 
     def _lane_output(
         self, ctx: RequestContext, rv: t.Any
@@ -295,8 +311,9 @@ class Phial(App):
           and body, without a response object;
         - ``None`` for anything else: the general steps make the response.
         """
+        after = self.after_request_funcs
         if (
-            self.after_request_funcs
+            (after and _hooks_apply(after, ctx.request))
             or request_finished.receivers
             or ctx.__dict__.get("_after_request_functions")
         ):
@@ -1253,6 +1270,10 @@ def _split_plain_headers(
         else:
             extra.append((name, value))
     return rest, content_type, extra
+
+
+#: Methods the general steps answer: HEAD (no body) and OPTIONS (automatic).
+_SPECIAL_METHODS = frozenset(("HEAD", "OPTIONS"))
 
 
 def _fast_text_content_type(response_class: type[Response]) -> str | None:

@@ -46,7 +46,6 @@ from ._async import _cv_server_loop, is_async_callable
 from ._lane import LANE_STATUSES
 from .ctx import RequestContext
 from .globals import _cv_app, _cv_request, _cv_websocket
-from .signals import request_started
 from .websocket import Websocket, WebsocketDisconnect
 from .wrappers import _SafeHeaders
 
@@ -555,12 +554,7 @@ async def _run_in_lane(
                 app._match_request(ctx, known_tried=True)
             request = ctx.request
             view: t.Any = None
-            if not (
-                app.before_request_funcs
-                or app.url_value_preprocessors
-                or request_started.receivers
-                or environ["REQUEST_METHOD"] in _SPECIAL_METHODS
-            ):
+            if app._lane_open(ctx):
                 if request.routing_exception is not None:
                     output = app._lane_error_output(ctx, request.routing_exception)
                 else:
@@ -615,10 +609,6 @@ async def _handled(app: Phial, ctx: RequestContext, e: Exception) -> Response:
     """The response to a view's exception, from the general steps."""
     rv = await app._handle_user_exception(ctx, e, True)
     return await app._finalize(ctx, rv, True)
-
-
-#: Methods the general steps answer: HEAD (no body) and OPTIONS (automatic).
-_SPECIAL_METHODS = frozenset(("HEAD", "OPTIONS"))
 
 
 def _preserve_context(scope: Scope, ctx: RequestContext) -> None:

@@ -386,9 +386,10 @@ class RequestContext:
         also reports a context popped out of order."""
         app = self.app
         tokens = self._cv_tokens
+        teardown = app.teardown_request_funcs
         if (
             len(tokens) != 1
-            or app.teardown_request_funcs
+            or (teardown and _hooks_apply(teardown, self.request))
             or app.teardown_appcontext_funcs
             or request_tearing_down.receivers
             or appcontext_tearing_down.receivers
@@ -447,3 +448,12 @@ class RequestContext:
             f"<{type(self).__name__} {self.request.url!r}"
             f" [{self.request.method}] of {self.app.name}>"
         )
+
+
+def _hooks_apply(hooks: t.Mapping[str | None, t.Sequence[t.Any]], request: Request) -> bool:
+    """Whether any of ``hooks`` (a registry keyed by blueprint name, ``None``
+    for the app) applies to ``request``: the app's, or its blueprints'.
+    Callers test the registry's truth first: most are empty."""
+    if hooks.get(None):
+        return True
+    return any(hooks.get(name) for name in request.blueprints)

@@ -14,7 +14,6 @@ from ._async import drive
 from ._lane import LANE_STATUSES, plain_classes
 from .ctx import RequestContext
 from .globals import _cv_app
-from .signals import request_started
 from .wrappers import _SafeHeaders
 
 if t.TYPE_CHECKING:
@@ -42,12 +41,7 @@ def serve_wsgi(
         try:
             if not app._routes.match_known(ctx.request):
                 app._match_request(ctx, known_tried=True)
-            if (
-                app.before_request_funcs
-                or app.url_value_preprocessors
-                or request_started.receivers
-                or environ.get("REQUEST_METHOD") in _SPECIAL_METHODS
-            ):
+            if not app._lane_open(ctx):
                 response = drive(app._full_dispatch(ctx, False))
             elif ctx.request.routing_exception is not None:
                 output = app._lane_error_output(ctx, ctx.request.routing_exception)
@@ -88,10 +82,6 @@ def serve_wsgi(
         # should_ignore_error is not overridden when the lane is allowed.
         if not ctx._exit_plain():
             ctx.pop(error)
-
-
-#: Methods the general steps answer: HEAD (no body) and OPTIONS (automatic).
-_SPECIAL_METHODS = frozenset(("HEAD", "OPTIONS"))
 
 
 def _serve_general(

@@ -181,20 +181,23 @@ class RouteTable:
             request.url_rule = rule
             request.view_args = dict(view_args)
 
-    def match_known(self, request: Request) -> bool:
+    def match_known(self, request: Request) -> object:
         """The cheapest match: a literal rule, for a request whose Host is
-        absent or seen before. ``False`` (nothing set) sends the request to
-        :meth:`match` after host validation, which decides everything else."""
+        absent or seen before, with the table up to date.
+
+        Returns :data:`MATCHED` (``url_rule`` and ``view_args`` set),
+        :data:`NO_LITERAL` (the host is fine and no literal rule answers this
+        path and method: only converter rules or Werkzeug can) or
+        :data:`UNDECIDED` (nothing was concluded: match the general way).
+        """
         environ = request.environ
         table = self._table
         if table is None:
-            return False
+            return UNDECIDED
         host = environ.get("HTTP_HOST")
         if host and host not in self._good_hosts:
-            return False
+            return UNDECIDED
         entries = table.get(environ.get("PATH_INFO") or "/")
-        if entries is None:
-            return False
         # The same checks as match() below, in the order that costs least.
         url_map = self._map
         if (
@@ -203,15 +206,17 @@ class RouteTable:
             or self._app.config["TRUSTED_HOSTS"] is not None
             or self._app.url_map is not url_map
         ):
-            return False
+            return UNDECIDED
+        if entries is None:
+            return NO_LITERAL
         method = environ.get("REQUEST_METHOD", "GET")
         for rule, defaults in entries:
             methods = rule.methods
             if methods is None or method in methods:
                 request.url_rule = rule
                 request.view_args = dict(defaults) if defaults else {}
-                return True
-        return False
+                return MATCHED
+        return NO_LITERAL
 
     def _is_stale(self) -> bool:
         url_map = self._app.url_map
@@ -307,6 +312,11 @@ def _endpoint_count(url_map: t.Any) -> int:
     """A cheap change signal for the URL map: how many endpoints it has."""
     return len(getattr(url_map, "_rules_by_endpoint", ()))
 
+
+#: Outcomes of :meth:`RouteTable.match_known`.
+MATCHED = object()
+NO_LITERAL = object()
+UNDECIDED = object()
 
 #: Outcomes of the converter matcher.
 _MATCHED = object()

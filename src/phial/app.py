@@ -35,7 +35,7 @@ from . import typing as ft
 from ._async import LoopPerThread, drive, is_async_callable, mark_asgi3, mark_pending_asgi3
 from ._lane import LANE_STATUSES, LANE_STEPS, plain_classes
 from ._lazy import lazy_attribute
-from ._routing import RouteTable
+from ._routing import MATCHED, NO_LITERAL, RouteTable
 from .ctx import AppContext, RequestContext, _AppCtxGlobals, _hooks_apply
 from .globals import _cv_request
 from .json.provider import DefaultJSONProvider
@@ -988,11 +988,19 @@ class Phial(App):
 
     # -- routing and URLs ----------------------------------------------------------------------
 
-    def _match_request(self, ctx: RequestContext, known_tried: bool = False) -> None:
+    def _match_request(self, ctx: RequestContext, known: object = None) -> None:
         """Match ``ctx.request``: the compiled table first, then the URL map.
-        (``known_tried``: the caller already tried :meth:`RouteTable.match_known`.)"""
+        ``known``: what :meth:`RouteTable.match_known` answered, when the
+        caller already asked it (the fast lane does)."""
         routes = self._routes
-        if not known_tried and routes.match_known(ctx.request):
+        if known is None:
+            known = routes.match_known(ctx.request)
+            if known is MATCHED:
+                return
+        if known is NO_LITERAL:
+            # The host is known good and no literal rule answers: only
+            # converter rules (or Werkzeug, which they defer to) can.
+            routes.match_dynamic(ctx.request)
             return
         if not routes.host_is_valid(ctx.request):
             ctx.request.routing_exception = BadRequest("The Host header is not a valid host.")

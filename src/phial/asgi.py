@@ -44,6 +44,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from ._asgi_body import DEFAULT_BODY_BUFFER_SIZE, ENVIRON_KEY, StreamingBody, SyncReader
 from ._async import _cv_server_loop, is_async_callable
 from ._lane import LANE_STATUSES
+from ._routing import MATCHED
 from .ctx import RequestContext
 from .globals import _cv_app, _cv_request, _cv_websocket
 from .websocket import Websocket, WebsocketDisconnect
@@ -550,8 +551,9 @@ async def _run_in_lane(
     output: tuple[int, list[tuple[str, str]], bytes] | None = None
     try:
         try:
-            if not app._routes.match_known(ctx.request):
-                app._match_request(ctx, known_tried=True)
+            known = app._routes.match_known(ctx.request)
+            if known is not MATCHED:
+                app._match_request(ctx, known)
             request = ctx.request
             view: t.Any = None
             if app._lane_open(ctx):

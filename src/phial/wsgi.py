@@ -12,6 +12,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from ._async import drive
 from ._lane import LANE_STATUSES, plain_classes
+from ._routing import MATCHED
 from .ctx import RequestContext
 from .globals import _cv_app
 from .wrappers import _SafeHeaders
@@ -39,8 +40,9 @@ def serve_wsgi(
     error: BaseException | None = None
     try:
         try:
-            if not app._routes.match_known(ctx.request):
-                app._match_request(ctx, known_tried=True)
+            known = app._routes.match_known(ctx.request)
+            if known is not MATCHED:
+                app._match_request(ctx, known)
             if not app._lane_open(ctx):
                 response = drive(app._full_dispatch(ctx, False))
             elif ctx.request.routing_exception is not None:

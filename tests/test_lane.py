@@ -512,3 +512,21 @@ def test_a_blueprints_hooks_keep_the_lane_for_other_requests() -> None:
     assert body == b"in" and dict(headers)["X-Bp"] == "yes"
     assert events == ["preprocess", "before", "teardown"]
     assert seen == []  # the general steps ran this one
+
+
+def _asgi_get(app: Phial, path: str, method: str = "GET") -> Output:
+    response = app.test_client(protocol="asgi").open(path, method=method)
+    return response.status, list(response.headers.items()), response.get_data()
+
+
+@pytest.mark.parametrize(
+    "path",
+    [f"/v/{name}" for name in sorted(PLAIN_VALUES)] + ["/v/jsonify", "/nowhere", "/plain"],
+)
+def test_the_asgi_lane_sends_what_the_general_steps_send(path: str) -> None:
+    values = {**PLAIN_VALUES, **RESPONSE_VALUES}
+    lane_app = make_app(values)
+    seen = spy_lane(lane_app)
+    assert _asgi_get(lane_app, path) == _asgi_get(general_app(values), path)
+    if path.startswith("/v/"):
+        assert seen and seen[0] is not None, "the ASGI lane did not send this value itself"

@@ -530,3 +530,30 @@ def test_the_asgi_lane_sends_what_the_general_steps_send(path: str) -> None:
     assert _asgi_get(lane_app, path) == _asgi_get(general_app(values), path)
     if path.startswith("/v/"):
         assert seen and seen[0] is not None, "the ASGI lane did not send this value itself"
+
+
+def test_replacing_the_response_class_after_the_first_request_is_honoured() -> None:
+    class Xml(Response):
+        default_mimetype = "application/xml"
+
+    app = make_app(PLAIN_VALUES)
+    assert dict(call(app, "/plain")[1])["Content-Type"] == "text/html; charset=utf-8"
+    app.response_class = Xml
+    assert dict(call(app, "/plain")[1])["Content-Type"] == "application/xml; charset=utf-8"
+    assert _asgi_get(app, "/plain")[1][0] == ("Content-Type", "application/xml; charset=utf-8")
+
+
+def test_replacing_the_request_class_after_the_first_request_is_honoured() -> None:
+    from phial import Request, request
+
+    class Tagged(Request):
+        def __init__(self, environ: t.Any, *args: t.Any, **kwargs: t.Any) -> None:
+            super().__init__(environ, *args, **kwargs)
+            self.tag = "tagged"
+
+    app = Phial(__name__)
+    app.add_url_rule("/", view_func=lambda: getattr(request, "tag", "plain"))
+    assert call(app, "/")[2] == b"plain"
+    app.request_class = Tagged
+    assert call(app, "/")[2] == b"tagged"
+    assert _asgi_get(app, "/")[2] == b"tagged"

@@ -142,6 +142,8 @@ class Phial(App):
         self._text_content_type: str | None = None
         #: Whether the drivers may take the fast lane; decided at the first request.
         self._lane = False
+        #: The (request, response) classes the lane was decided for.
+        self._lane_classes: tuple[type, type] = (Request, Response)
         self._error_pages: dict[tuple[type, int | None, str], bytes] = {}
         self.template_context_processors[None].append(_default_template_ctx_processor)
 
@@ -237,9 +239,23 @@ class Phial(App):
                 overrides[name] = getattr(self, name)
         self._overrides = overrides
         self._routes.compile()
+        self._decide_lane()
+        self._got_first_request = True
+
+    def _decide_lane(self) -> None:
+        """Decide what the direct response construction and the fast lane
+        may do with the current request and response classes; decided again
+        (by :meth:`_classes_changed` callers) when either class is replaced."""
+        self._lane_classes = (self.request_class, self.response_class)
         self._text_content_type = _fast_text_content_type(self.response_class)
         self._lane = self._lane_allowed()
-        self._got_first_request = True
+
+    def _classes_changed(self) -> bool:
+        """Whether ``request_class`` or ``response_class`` was replaced since
+        :meth:`_decide_lane` (assigning them after the first request works,
+        as in Flask)."""
+        request_class, response_class = self._lane_classes
+        return request_class is not self.request_class or response_class is not self.response_class
 
     def _lane_allowed(self) -> bool:
         """Whether the drivers may take the fast lane (see :mod:`phial._lane`):

@@ -380,6 +380,8 @@ async def _send_error(send: Send, error: BadRequest) -> None:
 async def _serve_http(app: Phial, scope: Scope, receive: Receive, send: Send) -> None:
     if not app._got_first_request:
         app._finish_setup()
+    elif app._classes_changed():
+        app._decide_lane()
     stream = BytesIO()
     environ = build_environ(scope, stream)
     length = environ.get("CONTENT_LENGTH")

@@ -32,7 +32,8 @@ def serve_wsgi(
     It is :attr:`phial.app.Phial.wsgi_app`; wrap that attribute to add WSGI
     middleware.
     """
-    if not app._lane:
+    classes = app._lane_classes  # what the lane was decided for (see Phial._decide_lane)
+    if not app._lane or classes[0] is not app.request_class or classes[1] is not app.response_class:
         return _serve_general(app, environ, start_response)
     # The fast lane (see phial._lane): the general steps' effect, with the
     # view called directly when nothing else observes the request.
@@ -90,8 +91,11 @@ def _serve_general(
     app: Phial, environ: WSGIEnvironment, start_response: StartResponse
 ) -> cabc.Iterable[bytes]:
     """:func:`serve_wsgi` through the general steps only."""
-    if not app._got_first_request:
-        app._finish_setup()
+    if not app._got_first_request or app._classes_changed():
+        if app._got_first_request:
+            app._decide_lane()
+        else:
+            app._finish_setup()
         if app._lane:
             return serve_wsgi(app, environ, start_response)
     ctx = app.request_context(environ)

@@ -14,6 +14,7 @@ from http import HTTPStatus
 from werkzeug.datastructures import EnvironHeaders, Headers, ImmutableMultiDict, MultiDict
 from werkzeug.exceptions import (
     BadRequest,
+    ClientDisconnected,
     HTTPException,
     RequestEntityTooLarge,
     UnsupportedMediaType,
@@ -23,8 +24,9 @@ from werkzeug.wrappers import Request as RequestBase
 from werkzeug.wrappers import Response as ResponseBase
 
 from . import json
-from ._asgi_body import BlockingBodyRead
+from ._asgi_body import ENVIRON_KEY, BlockingBodyRead
 from ._formparser import FormDataParser
+from ._urlencoded import parse_urlencoded
 from .globals import _cv_app
 
 if t.TYPE_CHECKING:
@@ -164,6 +166,24 @@ class Request(RequestBase):
         if populate_request and not shallow:
             environ["werkzeug.request"] = self
 
+    #: Whether this class reads and parses a form body as :class:`Request`
+    #: does, so :meth:`_load_form_data` may take its urlencoded fast path.
+    #: Set for each subclass: one overriding a hook below (a ``stream`` that
+    #: decompresses the body, say) always goes through the form parser.
+    _plain_form_hooks: t.ClassVar[bool] = True
+
+    def __init_subclass__(cls, **kwargs: t.Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._plain_form_hooks = all(
+            getattr(cls, name) is getattr(Request, name)
+            for name in (
+                "stream",
+                "content_length",
+                "make_form_data_parser",
+                "_get_stream_for_parsing",
+            )
+        )
+
     #: The rule that matched, or ``None`` before matching / on failure.
     url_rule: Rule | None = None
     #: The values the rule captured, or ``None``.
@@ -228,6 +248,65 @@ class Request(RequestBase):
                     pairs.append((name, value))
             return self.parameter_storage_class(pairs)
         return super().args
+
+    def _load_form_data(self) -> None:
+        """Parse the body into ``form`` and ``files`` on first access of either
+        (or of ``values``, ``data``, ``get_data(parse_form_data=True)``).
+
+        An urlencoded body with a declared ``Content-Length`` within
+        :attr:`max_content_length` and :attr:`max_form_memory_size` that nothing
+        has read yet is read once and parsed in memory by
+        :func:`phial._urlencoded.parse_urlencoded`, which gives what the form
+        parser would. Every other body goes through :attr:`form_data_parser_class`.
+        """
+        d = self.__dict__
+        if "form" in d:
+            return
+        body = self._urlencoded_body()
+        if body is None:
+            super()._load_form_data()
+            return
+        cls = self.parameter_storage_class
+        d["form"] = cls(parse_urlencoded(body))
+        d["files"] = cls()
+        # As after the form parser: the body stream is there, read to its end.
+        stream = io.BytesIO(body)
+        stream.seek(len(body))
+        d["stream"] = stream
+
+    def _urlencoded_body(self) -> bytes | None:
+        """The body, read now, if :meth:`_load_form_data` may parse it itself;
+        ``None`` when the form parser must (and nothing was read)."""
+        environ = self.environ
+        if environ.get("CONTENT_TYPE") != _URLENCODED and (
+            "CONTENT_TYPE" not in environ or self.mimetype != _URLENCODED
+        ):
+            return None
+        d = self.__dict__
+        if (
+            not self._plain_form_hooks
+            or self.parameter_storage_class is not ImmutableMultiDict
+            or self.form_data_parser_class is not FormDataParser
+            or self.shallow
+            or "stream" in d  # read (or about to be) by someone else
+            or "_cached_data" in d
+            or environ.get(ENVIRON_KEY) is not None  # an ASGI body still to receive
+        ):
+            return None
+        declared = environ.get("CONTENT_LENGTH")
+        if not declared or not declared.isascii() or not declared.isdigit() or len(declared) > 18:
+            return None
+        length = int(declared)
+        limit = self.max_content_length
+        if limit is not None and length > limit:
+            return None  # the form parser answers 413
+        limit = self.max_form_memory_size
+        if limit is not None and length > limit:
+            return None  # the form parser answers 413
+        stream = environ.get("wsgi.input")
+        if stream is None:
+            return None
+        return _read_exactly(stream, length)
 
     async def get_data_async(self, cache: bool = True, as_text: bool = False) -> t.Any:
         """The body, like :meth:`get_data`, for async views: a large ASGI body
@@ -371,6 +450,31 @@ class Request(RequestBase):
             "Did not attempt to load JSON data because the request"
             " Content-Type was not 'application/json'."
         )
+
+
+_URLENCODED = "application/x-www-form-urlencoded"
+
+
+def _read_exactly(stream: t.IO[bytes], length: int) -> bytes:
+    """``length`` bytes from a body stream; 400 when it ends sooner (the client
+    went away mid-body) or the server fails to read it."""
+    try:
+        data = stream.read(length)
+        if len(data) < length:
+            # A stream may return less than asked before its end.
+            chunks = [data]
+            left = length - len(data)
+            while left > 0 and (chunk := stream.read(left)):
+                chunks.append(chunk)
+                left -= len(chunk)
+            data = b"".join(chunks)
+    except HTTPException:
+        raise
+    except Exception as e:  # each server has its own exceptions for a bad body
+        raise BadRequest("The request body is malformed or incomplete.") from e
+    if len(data) < length:
+        raise ClientDisconnected("The request body ended before its declared Content-Length.")
+    return data
 
 
 class _CappedBody(io.RawIOBase):

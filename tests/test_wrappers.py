@@ -531,3 +531,92 @@ def test_urlencoded_form_through_the_client(
     assert spy_parser == []  # WSGI and ASGI (a buffered body) both take the fast path
     echo.config["MAX_FORM_MEMORY_SIZE"] = 10
     assert client.post("/form", data={"a": "x" * 20}).status_code == 413
+
+
+def test_urlencoded_limit_property_override_takes_the_form_parser(
+    app: Phial, spy_parser: list[str]
+) -> None:
+    from werkzeug.exceptions import RequestEntityTooLarge
+
+    class Small(Request):
+        @property
+        def max_form_memory_size(self) -> int | None:
+            return 3
+
+    assert Small._plain_form_hooks is False
+    with app.app_context():
+        assert Small(_form_environ(b"a=1")).form.to_dict() == {"a": "1"}
+        with pytest.raises(RequestEntityTooLarge):
+            Small(_form_environ(b"a=12")).form  # noqa: B018  # parsing is the point
+    assert spy_parser == [URLENCODED, URLENCODED]
+
+
+def test_urlencoded_outside_an_app_context(spy_parser: list[str]) -> None:
+    # Without an app there is no config to read limits from: the form parser
+    # applies its defaults.
+    assert Request(_form_environ(b"a=1")).form.to_dict() == {"a": "1"}
+    assert spy_parser == [URLENCODED]
+
+
+def test_form_and_files_are_plain_attributes_once_parsed(app: Phial) -> None:
+    from werkzeug.datastructures import ImmutableMultiDict
+
+    with app.app_context():
+        req = Request(_form_environ(b"a=1"))
+        assert "files" not in req.__dict__  # made on first read
+        form = req.form
+        assert req.__dict__["form"] is form
+        files = req.files
+        assert req.__dict__["files"] is files
+        assert req.files is files
+        req.form = ImmutableMultiDict([("b", "2")])
+        assert req.form.to_dict() == {"b": "2"}
+
+
+def test_deleted_form_parses_again_as_werkzeug_does(app: Phial) -> None:
+    # The body was read by the first parse: parsing again finds it consumed.
+    with app.app_context():
+        for cls in (Request, _GeneralPath):
+            req = cls(_form_environ(b"a=1"))
+            assert req.form.to_dict() == {"a": "1"}
+            del req.form
+            assert req.form.to_dict() == {}
+
+
+def test_urlencoded_server_giving_more_than_asked(app: Phial) -> None:
+    class Generous(io.RawIOBase):
+        def readable(self) -> bool:
+            return True
+
+        def read(self, size: int | None = -1) -> bytes:
+            return b"a=1&b=2"
+
+    environ = _form_environ(b"a=1", length="3")
+    environ["wsgi.input"] = Generous()
+    with app.app_context():
+        assert Request(environ).form.to_dict() == {"a": "1"}
+
+
+def test_close_skips_empty_files(app: Phial, monkeypatch: pytest.MonkeyPatch) -> None:
+    closed: list[bool] = []
+    close = WzRequest.close
+
+    def spy(self: WzRequest) -> None:
+        closed.append(True)
+        close(self)
+
+    monkeypatch.setattr(WzRequest, "close", spy)
+    with app.app_context():
+        req = Request(_form_environ(b"a=1"))
+        req.form  # noqa: B018  # parsing is the point
+        req.close()
+        assert closed == []
+        req = Request(
+            _form_environ(
+                b"--B\r\nContent-Disposition: form-data; name=f; filename=x\r\n\r\nhi\r\n--B--\r\n",
+                "multipart/form-data; boundary=B",
+            )
+        )
+        assert req.files["f"].read() == b"hi"
+        req.close()
+        assert closed == [True]

@@ -21,9 +21,9 @@ gives more pieces than there were tokens, a token held a NUL itself (raw or as
 
 from __future__ import annotations
 
-import codecs
 import re
 import typing as t
+from codecs import escape_decode
 from urllib.parse import unquote_to_bytes
 
 #: Every byte but the two separators, for ``bytes.translate`` to delete.
@@ -47,7 +47,7 @@ def _unescape(data: bytes) -> bytes:
     # escape), which the bytes-literal decoder turns into one byte, or refuses
     # when it is not followed by two hex digits.
     try:
-        return codecs.escape_decode(data.replace(b"\\", b"\\\\").replace(b"%", b"\\x"))[0]
+        return escape_decode(data.replace(b"\\", b"\\\\").replace(b"%", b"\\x"))[0]
     except ValueError:
         return unquote_to_bytes(data)
 
@@ -68,7 +68,11 @@ def _decode_tokens(joined: bytes) -> list[str]:
     """The NUL-joined tokens in ``joined``, unescaped and decoded."""
     if b"%" in joined:
         joined = _unescape(joined)
-    return _decode(joined).split("\x00")
+    try:
+        text = joined.decode()
+    except UnicodeDecodeError:
+        text = _decode(joined)
+    return text.split("\x00")
 
 
 def parse_urlencoded(body: bytes) -> t.Iterable[tuple[str, str]]:

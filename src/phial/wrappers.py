@@ -332,8 +332,13 @@ class Request(RequestBase):
         ):
             return None
         d = self.__dict__
+        declared = environ.get("CONTENT_LENGTH")
         if (
-            not self._plain_form_hooks
+            not declared
+            or not declared.isdigit()
+            or not declared.isascii()
+            or len(declared) > 18
+            or not self._plain_form_hooks
             or self.parameter_storage_class is not ImmutableMultiDict
             or self.form_data_parser_class is not FormDataParser
             or self.shallow
@@ -342,9 +347,6 @@ class Request(RequestBase):
             or "_form_body" in d  # parsed once already (``form`` was deleted)
             or environ.get(ENVIRON_KEY) is not None  # an ASGI body still to receive
         ):
-            return None
-        declared = environ.get("CONTENT_LENGTH")
-        if not declared or not declared.isascii() or not declared.isdigit() or len(declared) > 18:
             return None
         length = int(declared)
         # max_content_length and max_form_memory_size, read at once (the
@@ -365,7 +367,15 @@ class Request(RequestBase):
         stream = environ.get("wsgi.input")
         if stream is None:
             return None
-        return _read_exactly(stream, length)
+        try:
+            data: bytes = stream.read(length)
+        except HTTPException:
+            raise
+        except Exception as e:  # each server has its own exceptions for a bad body
+            raise BadRequest("The request body is malformed or incomplete.") from e
+        if len(data) == length:
+            return data
+        return _read_rest(stream, data, length)
 
     async def get_data_async(self, cache: bool = True, as_text: bool = False) -> t.Any:
         """The body, like :meth:`get_data`, for async views: a large ASGI body
@@ -521,26 +531,25 @@ class Request(RequestBase):
 _URLENCODED = "application/x-www-form-urlencoded"
 
 
-def _read_exactly(stream: t.IO[bytes], length: int) -> bytes:
-    """``length`` bytes from a body stream; 400 when it ends sooner (the client
-    went away mid-body) or the server fails to read it."""
+def _read_rest(stream: t.IO[bytes], data: bytes, length: int) -> bytes:
+    """``data`` and what follows it in a body stream, up to ``length`` bytes in
+    all (a stream may return less than asked before its end); 400 when it ends
+    sooner (the client went away mid-body) or the server fails to read it."""
+    if len(data) >= length:
+        return data[:length]  # a server that gave more than asked
+    chunks = [data]
+    left = length - len(data)
     try:
-        data = stream.read(length)
-        if len(data) < length:
-            # A stream may return less than asked before its end.
-            chunks = [data]
-            left = length - len(data)
-            while left > 0 and (chunk := stream.read(left)):
-                chunks.append(chunk)
-                left -= len(chunk)
-            data = b"".join(chunks)
+        while left > 0 and (chunk := stream.read(left)):
+            chunks.append(chunk)
+            left -= len(chunk)
     except HTTPException:
         raise
     except Exception as e:  # each server has its own exceptions for a bad body
         raise BadRequest("The request body is malformed or incomplete.") from e
-    if len(data) < length:
+    if left > 0:
         raise ClientDisconnected("The request body ended before its declared Content-Length.")
-    return data
+    return b"".join(chunks)
 
 
 class _CappedBody(io.RawIOBase):

@@ -49,13 +49,13 @@ bodies = st.one_of(
 )
 
 
-@settings(max_examples=600)
+@settings(max_examples=600, deadline=None, database=None)
 @given(bodies)
 def test_fields_are_werkzeugs(body: bytes) -> None:
     assert form(body) == werkzeug_form(body)
 
 
-@settings(max_examples=300)
+@settings(max_examples=300, deadline=None, database=None)
 @given(
     st.lists(
         st.tuples(st.text(max_size=12), st.text(max_size=12)).filter(
@@ -72,7 +72,7 @@ def test_encoded_text_round_trips(pairs: list[tuple[str, str]]) -> None:
     assert form(body) == werkzeug_form(body)
 
 
-@settings(max_examples=400)
+@settings(max_examples=400, deadline=None, database=None)
 @given(st.lists(st.sampled_from(PIECES), max_size=20).map(b"".join))
 def test_unescape_is_unquote_to_bytes(data: bytes) -> None:
     assert _unescape(data) == unquote_to_bytes(data)

@@ -6,6 +6,9 @@ import io
 import typing as t
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from test_urlencoded import PIECES
 from werkzeug.exceptions import NotFound
 from werkzeug.wrappers import Request as WzRequest
 from werkzeug.wrappers import Response as WzResponse
@@ -620,3 +623,11 @@ def test_close_skips_empty_files(app: Phial, monkeypatch: pytest.MonkeyPatch) ->
         assert req.files["f"].read() == b"hi"
         req.close()
         assert closed == [True]
+
+
+@settings(max_examples=200, deadline=None, database=None)
+@given(st.lists(st.sampled_from(PIECES), max_size=25).map(b"".join))
+def test_urlencoded_fast_path_matches_form_parser_for_any_body(body: bytes) -> None:
+    app = Phial(__name__)
+    with app.app_context():
+        assert _parsed(Request, _form_environ(body)) == _parsed(_GeneralPath, _form_environ(body))

@@ -182,3 +182,23 @@ def test_async_body_api_on_both_protocols(app: Phial, client: FlaskClient) -> No
 
     assert client.post("/data", data="abc").data == b"ABC"
     assert client.post("/iter", data="x" * 200_000).data == b"200000"
+
+
+def test_sync_view_reads_a_streamed_urlencoded_form(small_buffer: Phial) -> None:
+    # The body has a Content-Length, but past the buffer size it is still with
+    # the server: the form parser reads it through the bridge.
+    @small_buffer.post("/")
+    def index() -> dict[str, t.Any]:
+        return {"form": request.form.to_dict(), "data": request.get_data(as_text=True)}
+
+    chunks = [b"name=", b"a" * 20, b"&tag=", b"b" * 20]
+    scope = make_scope(
+        method="POST",
+        headers=[
+            (b"host", b"x"),
+            (b"content-type", b"application/x-www-form-urlencoded"),
+            (b"content-length", str(sum(map(len, chunks))).encode()),
+        ],
+    )
+    rv = small_buffer.json.loads(body_of(run_asgi(small_buffer, scope, chunks)))
+    assert rv == {"form": {"name": "a" * 20, "tag": "b" * 20}, "data": ""}

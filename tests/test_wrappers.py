@@ -6,6 +6,9 @@ import io
 import typing as t
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from test_urlencoded import PIECES
 from werkzeug.exceptions import NotFound
 from werkzeug.wrappers import Request as WzRequest
 from werkzeug.wrappers import Response as WzResponse
@@ -213,3 +216,418 @@ def test_args_match_werkzeugs_parser(app: Phial, query: str) -> None:
         theirs = WerkzeugRequest(ctx.request.environ, populate_request=False).args
         assert list(ours.items(multi=True)) == list(theirs.items(multi=True))
         assert type(ours) is type(theirs)
+
+
+# -- the urlencoded fast path ---------------------------------------------------------
+
+URLENCODED = "application/x-www-form-urlencoded"
+
+
+def _form_environ(
+    body: bytes, content_type: str | None = URLENCODED, length: str | None = "auto"
+) -> dict[str, t.Any]:
+    environ: dict[str, t.Any] = {
+        "REQUEST_METHOD": "POST",
+        "wsgi.input": io.BytesIO(body),
+        "wsgi.url_scheme": "http",
+        "SERVER_NAME": "localhost",
+        "SERVER_PORT": "80",
+    }
+    if content_type is not None:
+        environ["CONTENT_TYPE"] = content_type
+    if length == "auto":
+        environ["CONTENT_LENGTH"] = str(len(body))
+    elif length is not None:
+        environ["CONTENT_LENGTH"] = length
+    return environ
+
+
+class _GeneralPath(Request):
+    """A request class that always parses forms with the form parser (it
+    overrides a parsing hook, which turns the fast path off)."""
+
+    def make_form_data_parser(self) -> t.Any:
+        return super().make_form_data_parser()
+
+
+def _parsed(cls: type[Request], environ: dict[str, t.Any]) -> t.Any:
+    req = cls(environ)
+    try:
+        form = req.form
+    except Exception as e:  # the outcome to compare, whatever it is
+        return type(e), getattr(e, "code", None)
+    return (
+        type(form),
+        list(form.lists()),
+        type(req.files),
+        list(req.files.lists()),
+        req.get_data(),
+        req.stream.read(),
+    )
+
+
+@pytest.fixture
+def spy_parser(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The mimetypes the form parser was asked to parse."""
+    from phial import _formparser
+
+    calls: list[str] = []
+    parse = _formparser.FormDataParser.parse
+
+    def spy(self: t.Any, stream: t.Any, mimetype: str, *args: t.Any, **kwargs: t.Any) -> t.Any:
+        calls.append(mimetype)
+        return parse(self, stream, mimetype, *args, **kwargs)
+
+    monkeypatch.setattr(_formparser.FormDataParser, "parse", spy)
+    return calls
+
+
+FAST_BODIES = [
+    b"",
+    b"a=1",
+    b"name=Ada+Lovelace&subject=Engines+%26+numbers&city=Z%C3%BCrich",
+    b"a=1&b=2&a=3",
+    b"a&b=&=c&&",
+    b"a=1;b=2",
+    b"a=%zz%4%&b=%ff%C3",
+    b"a=\xc3\xbc",
+    b"a=1&b=\xff",
+    b"a=%00\x00",
+]
+
+
+@pytest.mark.parametrize("body", FAST_BODIES)
+def test_urlencoded_fast_path_matches_form_parser(
+    app: Phial, body: bytes, spy_parser: list[str]
+) -> None:
+    with app.app_context():
+        fast = _parsed(Request, _form_environ(body))
+        assert spy_parser == []  # the form parser was not involved
+        general = _parsed(_GeneralPath, _form_environ(body))
+        assert spy_parser == [URLENCODED]
+    assert fast == general
+
+
+def test_urlencoded_fast_path_with_charset_parameter(app: Phial, spy_parser: list[str]) -> None:
+    environ = _form_environ(b"a=%C3%BC", URLENCODED + "; charset=UTF-8")
+    with app.app_context():
+        assert Request(environ).form.to_dict() == {"a": "ü"}
+    assert spy_parser == []
+
+
+@pytest.mark.parametrize("length", [None, "", "x", "-1", "+3", " 3", "\xb3", "9" * 30])
+def test_urlencoded_without_a_plain_length_takes_the_form_parser(
+    app: Phial, length: str | None, spy_parser: list[str]
+) -> None:
+    with app.app_context():
+        fast = _parsed(Request, _form_environ(b"a=1", length=length))
+        general = _parsed(_GeneralPath, _form_environ(b"a=1", length=length))
+    assert fast == general
+    assert len(spy_parser) == 2
+
+
+def test_urlencoded_chunked_body_takes_the_form_parser(app: Phial, spy_parser: list[str]) -> None:
+    environ = _form_environ(b"a=1", length=None)
+    environ["wsgi.input_terminated"] = True
+    with app.app_context():
+        assert Request(environ).form.to_dict() == {"a": "1"}
+    assert spy_parser == [URLENCODED]
+
+
+@pytest.mark.parametrize("key", ["MAX_CONTENT_LENGTH", "MAX_FORM_MEMORY_SIZE"])
+def test_urlencoded_limits_still_apply(app: Phial, key: str) -> None:
+    from werkzeug.exceptions import RequestEntityTooLarge
+
+    app.config[key] = 5
+    with app.app_context():
+        assert Request(_form_environ(b"a=123")).form.to_dict() == {"a": "123"}
+        with pytest.raises(RequestEntityTooLarge):
+            Request(_form_environ(b"a=1234")).form  # noqa: B018  # parsing is the point
+
+
+def test_urlencoded_per_request_limit_applies(app: Phial) -> None:
+    from werkzeug.exceptions import RequestEntityTooLarge
+
+    with app.app_context():
+        req = Request(_form_environ(b"a=1234"))
+        req.max_form_memory_size = 3
+        with pytest.raises(RequestEntityTooLarge):
+            req.form  # noqa: B018  # parsing is the point
+
+
+def test_urlencoded_fields_are_not_limited_by_max_form_parts(app: Phial) -> None:
+    # MAX_FORM_PARTS counts multipart parts only, in Werkzeug as here.
+    app.config["MAX_FORM_PARTS"] = 2
+    body = b"a=1&b=2&c=3&d=4"
+    with app.app_context():
+        assert list(Request(_form_environ(body)).form) == ["a", "b", "c", "d"]
+        assert _parsed(Request, _form_environ(body)) == _parsed(_GeneralPath, _form_environ(body))
+
+
+def test_urlencoded_body_shorter_than_declared_is_400(app: Phial) -> None:
+    from werkzeug.exceptions import ClientDisconnected
+
+    with app.app_context():
+        with pytest.raises(ClientDisconnected):
+            Request(_form_environ(b"a=1", length="10")).form  # noqa: B018  # parsing is the point
+        assert _parsed(_GeneralPath, _form_environ(b"a=1", length="10"))[0] is ClientDisconnected
+
+
+def test_urlencoded_body_longer_than_declared_is_cut(app: Phial) -> None:
+    with app.app_context():
+        req = Request(_form_environ(b"a=1&b=2", length="3"))
+        assert req.form.to_dict() == {"a": "1"}
+
+
+class _TrickleInput(io.RawIOBase):
+    """A server input returning at most two bytes per read."""
+
+    def __init__(self, data: bytes) -> None:
+        self._data = io.BytesIO(data)
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int | None = -1) -> bytes:
+        return self._data.read(2 if size is None or size < 0 else min(size, 2))
+
+
+def test_urlencoded_body_read_in_short_pieces(app: Phial, spy_parser: list[str]) -> None:
+    environ = _form_environ(b"a=12345&b=678")
+    environ["wsgi.input"] = _TrickleInput(b"a=12345&b=678")
+    with app.app_context():
+        assert Request(environ).form.to_dict() == {"a": "12345", "b": "678"}
+    assert spy_parser == []
+
+
+class _BrokenInput(io.RawIOBase):
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int | None = -1) -> bytes:
+        raise OSError("connection reset")
+
+
+def test_urlencoded_body_read_error_is_400(app: Phial) -> None:
+    from werkzeug.exceptions import BadRequest
+
+    environ = _form_environ(b"a=1")
+    environ["wsgi.input"] = _BrokenInput()
+    with app.app_context(), pytest.raises(BadRequest, match="malformed or incomplete"):
+        Request(environ).form  # noqa: B018  # parsing is the point
+
+
+def test_get_data_after_urlencoded_form(app: Phial) -> None:
+    # As with Werkzeug's parser: the body went into the form; the stream is
+    # read to its end, and rewinding it gives the body again.
+    with app.app_context():
+        for cls in (Request, _GeneralPath):
+            req = cls(_form_environ(b"a=1&b=2"))
+            assert req.form.to_dict() == {"a": "1", "b": "2"}
+            assert req.get_data() == b""
+            assert req.data == b""
+            req.stream.seek(0)
+            assert req.stream.read() == b"a=1&b=2"
+
+
+def test_get_data_before_urlencoded_form(app: Phial, spy_parser: list[str]) -> None:
+    with app.app_context():
+        req = Request(_form_environ(b"a=1&b=2"))
+        assert req.get_data() == b"a=1&b=2"
+        assert req.form.to_dict() == {"a": "1", "b": "2"}  # parsed from the cached body
+        assert req.get_data() == b"a=1&b=2"
+        assert spy_parser == [URLENCODED]
+
+
+def test_uncached_get_data_before_urlencoded_form(app: Phial) -> None:
+    with app.app_context():
+        req = Request(_form_environ(b"a=1&b=2"))
+        assert req.get_data(cache=False) == b"a=1&b=2"
+        assert req.form.to_dict() == {}  # the body was consumed
+
+
+def test_get_data_parse_form_data_with_urlencoded(app: Phial) -> None:
+    with app.app_context():
+        req = Request(_form_environ(b"a=1"))
+        assert req.get_data(parse_form_data=True) == b""
+        assert req.form.to_dict() == {"a": "1"}
+
+
+def test_urlencoded_stream_read_first_takes_the_form_parser(
+    app: Phial, spy_parser: list[str]
+) -> None:
+    with app.app_context():
+        req = Request(_form_environ(b"a=1&b=2"))
+        assert req.stream.read(2) == b"a="
+        assert req.form.to_dict() == {"1": "", "b": "2"}
+    assert spy_parser == [URLENCODED]
+
+
+def test_urlencoded_files_and_values(app: Phial, spy_parser: list[str]) -> None:
+    with app.app_context():
+        req = Request(_form_environ(b"a=1"))
+        assert req.files.to_dict() == {}
+        assert req.form.to_dict() == {"a": "1"}
+        assert req.values.to_dict() == {"a": "1"}
+    assert spy_parser == []
+
+
+def test_shallow_request_refuses_urlencoded_form(app: Phial) -> None:
+    with app.app_context():
+        req = Request(_form_environ(b"a=1"), shallow=True)
+        with pytest.raises(RuntimeError, match="shallow"):
+            req.form  # noqa: B018  # parsing is the point
+
+
+def test_custom_storage_class_takes_the_form_parser(app: Phial, spy_parser: list[str]) -> None:
+    from werkzeug.datastructures import ImmutableMultiDict
+
+    class Storage(ImmutableMultiDict[str, str]):
+        pass
+
+    class Custom(Request):
+        parameter_storage_class = Storage
+
+    with app.app_context():
+        req = Custom(_form_environ(b"a=1&b=2&a=3"))
+        assert type(req.form) is Storage
+        assert type(req.files) is Storage
+        assert list(req.form.lists()) == [("a", ["1", "3"]), ("b", ["2"])]
+    assert spy_parser == [URLENCODED]
+
+
+def test_custom_parser_class_takes_it(app: Phial) -> None:
+    from phial._formparser import FormDataParser
+
+    class Upper(FormDataParser):
+        def parse(self, stream: t.Any, mimetype: str, *args: t.Any, **kwargs: t.Any) -> t.Any:
+            stream, form, files = super().parse(stream, mimetype, *args, **kwargs)
+            return stream, self.cls((k.upper(), v) for k, v in form.items(multi=True)), files
+
+    class Custom(Request):
+        form_data_parser_class = Upper
+
+    with app.app_context():
+        assert Custom(_form_environ(b"a=1")).form.to_dict() == {"A": "1"}
+
+
+def test_stream_override_is_read_by_the_form_parser(app: Phial) -> None:
+    from werkzeug.utils import cached_property
+
+    class Rot(Request):
+        @cached_property
+        def stream(self) -> t.IO[bytes]:
+            return io.BytesIO(self.environ["wsgi.input"].read().replace(b"1", b"2"))
+
+    assert Rot._plain_form_hooks is False
+    assert Request._plain_form_hooks is True
+    with app.app_context():
+        assert Rot(_form_environ(b"a=1")).form.to_dict() == {"a": "2"}
+
+
+def test_urlencoded_form_through_the_client(
+    echo: Phial, client: FlaskClient, spy_parser: list[str]
+) -> None:
+    fields = {"name": "Ada Lovelace", "note": "1 + 1 = 2; 100%", "c": "Zürich"}
+    rv = client.post("/form", data=fields)
+    assert rv.json == {"form": fields, "files": []}
+    assert spy_parser == []  # WSGI and ASGI (a buffered body) both take the fast path
+    echo.config["MAX_FORM_MEMORY_SIZE"] = 10
+    assert client.post("/form", data={"a": "x" * 20}).status_code == 413
+
+
+def test_urlencoded_limit_property_override_takes_the_form_parser(
+    app: Phial, spy_parser: list[str]
+) -> None:
+    from werkzeug.exceptions import RequestEntityTooLarge
+
+    class Small(Request):
+        @property
+        def max_form_memory_size(self) -> int | None:
+            return 3
+
+    assert Small._plain_form_hooks is False
+    with app.app_context():
+        assert Small(_form_environ(b"a=1")).form.to_dict() == {"a": "1"}
+        with pytest.raises(RequestEntityTooLarge):
+            Small(_form_environ(b"a=12")).form  # noqa: B018  # parsing is the point
+    assert spy_parser == [URLENCODED, URLENCODED]
+
+
+def test_urlencoded_outside_an_app_context(spy_parser: list[str]) -> None:
+    # Without an app there is no config to read limits from: the form parser
+    # applies its defaults.
+    assert Request(_form_environ(b"a=1")).form.to_dict() == {"a": "1"}
+    assert spy_parser == [URLENCODED]
+
+
+def test_form_and_files_are_plain_attributes_once_parsed(app: Phial) -> None:
+    from werkzeug.datastructures import ImmutableMultiDict
+
+    with app.app_context():
+        req = Request(_form_environ(b"a=1"))
+        assert "files" not in req.__dict__  # made on first read
+        form = req.form
+        assert req.__dict__["form"] is form
+        files = req.files
+        assert req.__dict__["files"] is files
+        assert req.files is files
+        req.form = ImmutableMultiDict([("b", "2")])
+        assert req.form.to_dict() == {"b": "2"}
+
+
+def test_deleted_form_parses_again_as_werkzeug_does(app: Phial) -> None:
+    # The body was read by the first parse: parsing again finds it consumed.
+    with app.app_context():
+        for cls in (Request, _GeneralPath):
+            req = cls(_form_environ(b"a=1"))
+            assert req.form.to_dict() == {"a": "1"}
+            del req.form
+            assert req.form.to_dict() == {}
+
+
+def test_urlencoded_server_giving_more_than_asked(app: Phial) -> None:
+    class Generous(io.RawIOBase):
+        def readable(self) -> bool:
+            return True
+
+        def read(self, size: int | None = -1) -> bytes:
+            return b"a=1&b=2"
+
+    environ = _form_environ(b"a=1", length="3")
+    environ["wsgi.input"] = Generous()
+    with app.app_context():
+        assert Request(environ).form.to_dict() == {"a": "1"}
+
+
+def test_close_skips_empty_files(app: Phial, monkeypatch: pytest.MonkeyPatch) -> None:
+    closed: list[bool] = []
+    close = WzRequest.close
+
+    def spy(self: WzRequest) -> None:
+        closed.append(True)
+        close(self)
+
+    monkeypatch.setattr(WzRequest, "close", spy)
+    with app.app_context():
+        req = Request(_form_environ(b"a=1"))
+        req.form  # noqa: B018  # parsing is the point
+        req.close()
+        assert closed == []
+        req = Request(
+            _form_environ(
+                b"--B\r\nContent-Disposition: form-data; name=f; filename=x\r\n\r\nhi\r\n--B--\r\n",
+                "multipart/form-data; boundary=B",
+            )
+        )
+        assert req.files["f"].read() == b"hi"
+        req.close()
+        assert closed == [True]
+
+
+@settings(max_examples=200, deadline=None, database=None)
+@given(st.lists(st.sampled_from(PIECES), max_size=25).map(b"".join))
+def test_urlencoded_fast_path_matches_form_parser_for_any_body(body: bytes) -> None:
+    app = Phial(__name__)
+    with app.app_context():
+        assert _parsed(Request, _form_environ(body)) == _parsed(_GeneralPath, _form_environ(body))

@@ -11,9 +11,16 @@ import re
 import typing as t
 from http import HTTPStatus
 
-from werkzeug.datastructures import EnvironHeaders, Headers, ImmutableMultiDict, MultiDict
+from werkzeug.datastructures import (
+    EnvironHeaders,
+    FileStorage,
+    Headers,
+    ImmutableMultiDict,
+    MultiDict,
+)
 from werkzeug.exceptions import (
     BadRequest,
+    ClientDisconnected,
     HTTPException,
     RequestEntityTooLarge,
     UnsupportedMediaType,
@@ -23,8 +30,9 @@ from werkzeug.wrappers import Request as RequestBase
 from werkzeug.wrappers import Response as ResponseBase
 
 from . import json
-from ._asgi_body import BlockingBodyRead
+from ._asgi_body import ENVIRON_KEY, BlockingBodyRead
 from ._formparser import FormDataParser
+from ._urlencoded import parse_urlencoded
 from .globals import _cv_app
 
 if t.TYPE_CHECKING:
@@ -62,6 +70,39 @@ class _FromEnviron(t.Generic[_V]):
             return self
         value = self.compute(obj.environ)  # type: ignore[attr-defined]  # used on Request only
         obj.__dict__[self.name] = value
+        return value
+
+
+class _FormPart(t.Generic[_V]):
+    """``form`` or ``files``: parsed from the body on first read, then a plain
+    instance attribute.
+
+    Werkzeug's cached properties are data descriptors, so each read of
+    ``request.form`` runs Python code even once parsed; with this non-data
+    descriptor the instance dict answers. ``_load_form_data`` may leave
+    ``files`` unset (an urlencoded body has none): it is then an empty
+    ``parameter_storage_class``, made on first read.
+    """
+
+    def __init__(self, doc: str) -> None:
+        self.__doc__ = doc
+        self.name = ""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    @t.overload
+    def __get__(self, obj: None, owner: type | None = None) -> _FormPart[_V]: ...
+    @t.overload
+    def __get__(self, obj: object, owner: type | None = None) -> _V: ...
+    def __get__(self, obj: object | None, owner: type | None = None) -> t.Any:
+        if obj is None:
+            return self
+        obj._load_form_data()  # type: ignore[attr-defined]  # used on Request only
+        d = obj.__dict__
+        value = d.get(self.name)
+        if value is None:
+            value = d[self.name] = obj.parameter_storage_class()  # type: ignore[attr-defined]  # used on Request only
         return value
 
 
@@ -164,6 +205,27 @@ class Request(RequestBase):
         if populate_request and not shallow:
             environ["werkzeug.request"] = self
 
+    #: Whether this class reads, limits and parses a form body as
+    #: :class:`Request` does, so :meth:`_load_form_data` may take its
+    #: urlencoded fast path. Set for each subclass: one overriding a hook
+    #: below (a ``stream`` that decompresses the body, a computed limit)
+    #: always goes through the form parser.
+    _plain_form_hooks: t.ClassVar[bool] = True
+
+    def __init_subclass__(cls, **kwargs: t.Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._plain_form_hooks = all(
+            getattr(cls, name) is getattr(Request, name)
+            for name in (
+                "stream",
+                "content_length",
+                "max_content_length",
+                "max_form_memory_size",
+                "make_form_data_parser",
+                "_get_stream_for_parsing",
+            )
+        )
+
     #: The rule that matched, or ``None`` before matching / on failure.
     url_rule: Rule | None = None
     #: The values the rule captured, or ``None``.
@@ -228,6 +290,92 @@ class Request(RequestBase):
                     pairs.append((name, value))
             return self.parameter_storage_class(pairs)
         return super().args
+
+    form = _FormPart[ImmutableMultiDict[str, str]](
+        """The form fields of a ``multipart/form-data`` or
+        ``application/x-www-form-urlencoded`` body, parsed on first access
+        (an empty dict for other bodies). Files are in :attr:`files`."""
+    )
+    files = _FormPart[ImmutableMultiDict[str, FileStorage]](
+        """The files of a ``multipart/form-data`` body (name -> ``FileStorage``),
+        parsed on first access; empty for other bodies."""
+    )
+
+    def _load_form_data(self) -> None:
+        """Parse the body into ``form`` and ``files`` on first access of either
+        (or of ``values``, ``data``, ``get_data(parse_form_data=True)``).
+
+        An urlencoded body with a declared ``Content-Length`` within
+        :attr:`max_content_length` and :attr:`max_form_memory_size` that nothing
+        has read yet is read once and parsed in memory by
+        :func:`phial._urlencoded.parse_urlencoded`, which gives what the form
+        parser would. Every other body goes through :attr:`form_data_parser_class`.
+        """
+        d = self.__dict__
+        if "form" in d:
+            return
+        body = self._urlencoded_body()
+        if body is None:
+            super()._load_form_data()
+            return
+        d["form"] = ImmutableMultiDict(parse_urlencoded(body))
+        # ``files`` is made empty on first read; ``stream`` is the body read to
+        # its end (as after the form parser), made from this on first read.
+        d["_form_body"] = body
+
+    def _urlencoded_body(self) -> bytes | None:
+        """The body, read now, if :meth:`_load_form_data` may parse it itself;
+        ``None`` when the form parser must (and nothing was read)."""
+        environ = self.environ
+        if environ.get("CONTENT_TYPE") != _URLENCODED and (
+            "CONTENT_TYPE" not in environ or self.mimetype != _URLENCODED
+        ):
+            return None
+        d = self.__dict__
+        declared = environ.get("CONTENT_LENGTH")
+        if (
+            not declared
+            or not declared.isdigit()
+            or not declared.isascii()
+            or len(declared) > 18
+            or not self._plain_form_hooks
+            or self.parameter_storage_class is not ImmutableMultiDict
+            or self.form_data_parser_class is not FormDataParser
+            or self.shallow
+            or "stream" in d  # read (or about to be) by someone else
+            or "_cached_data" in d
+            or "_form_body" in d  # parsed once already (``form`` was deleted)
+            or environ.get(ENVIRON_KEY) is not None  # an ASGI body still to receive
+        ):
+            return None
+        length = int(declared)
+        # max_content_length and max_form_memory_size, read at once (the
+        # class does not override them: see _plain_form_hooks).
+        limit = self._max_content_length
+        memory = self._max_form_memory_size
+        if limit is None or memory is None:
+            app_ctx = _cv_app.get(None)
+            if app_ctx is None:
+                return None
+            config = app_ctx.app.config
+            if limit is None:
+                limit = config["MAX_CONTENT_LENGTH"]
+            if memory is None:
+                memory = config["MAX_FORM_MEMORY_SIZE"]
+        if (limit is not None and length > limit) or (memory is not None and length > memory):
+            return None  # the form parser answers 413
+        stream = environ.get("wsgi.input")
+        if stream is None:
+            return None
+        try:
+            data: bytes = stream.read(length)
+        except HTTPException:
+            raise
+        except Exception as e:  # each server has its own exceptions for a bad body
+            raise BadRequest("The request body is malformed or incomplete.") from e
+        if len(data) == length:
+            return data
+        return _read_rest(stream, data, length)
 
     async def get_data_async(self, cache: bool = True, as_text: bool = False) -> t.Any:
         """The body, like :meth:`get_data`, for async views: a large ASGI body
@@ -310,6 +458,13 @@ class Request(RequestBase):
         raises 413 when read past the limit (Werkzeug silently cuts it at the
         limit), and a server error while reading it (a malformed chunk) is a
         400 instead of escaping as a 500."""
+        body = self.__dict__.get("_form_body")
+        if body is not None:
+            # The urlencoded fast path read it all; as the form parser leaves
+            # it, the stream holds the body and is at its end.
+            rest = io.BytesIO(body)
+            rest.seek(len(body))
+            return rest
         environ = self.environ
         if environ.get("wsgi.input_terminated") and not environ.get("CONTENT_LENGTH"):
             if self.shallow:
@@ -352,8 +507,8 @@ class Request(RequestBase):
         )
 
     def close(self) -> None:
-        """Close uploaded files, if the form was parsed at all."""
-        if "files" in self.__dict__:
+        """Close uploaded files, if the form was parsed and had any."""
+        if self.__dict__.get("files"):
             super().close()
 
     def on_json_loading_failed(self, e: ValueError | None) -> t.Any:
@@ -371,6 +526,30 @@ class Request(RequestBase):
             "Did not attempt to load JSON data because the request"
             " Content-Type was not 'application/json'."
         )
+
+
+_URLENCODED = "application/x-www-form-urlencoded"
+
+
+def _read_rest(stream: t.IO[bytes], data: bytes, length: int) -> bytes:
+    """``data`` and what follows it in a body stream, up to ``length`` bytes in
+    all (a stream may return less than asked before its end); 400 when it ends
+    sooner (the client went away mid-body) or the server fails to read it."""
+    if len(data) >= length:
+        return data[:length]  # a server that gave more than asked
+    chunks = [data]
+    left = length - len(data)
+    try:
+        while left > 0 and (chunk := stream.read(left)):
+            chunks.append(chunk)
+            left -= len(chunk)
+    except HTTPException:
+        raise
+    except Exception as e:  # each server has its own exceptions for a bad body
+        raise BadRequest("The request body is malformed or incomplete.") from e
+    if left > 0:
+        raise ClientDisconnected("The request body ended before its declared Content-Length.")
+    return b"".join(chunks)
 
 
 class _CappedBody(io.RawIOBase):

@@ -246,6 +246,40 @@ def test_body_timeout_reaches_the_408_error_handler(body_app: Phial) -> None:
     assert (client.status, client.body) == (408, b"too slow")
 
 
+def test_a_server_cancelling_while_the_body_is_awaited_is_not_a_408(body_app: Phial) -> None:
+    """The guard turns only its own timeout into 408: a cancellation from the
+    server (shutdown, a client gone) propagates, with nothing sent."""
+    body_app.config["BODY_TIMEOUT"] = 5
+    client = _Client([b"abc", 3.0, b"def"])
+
+    async def main() -> None:
+        task = asyncio.ensure_future(
+            body_app(_scope(headers=[(b"content-length", b"6")]), client.receive, client.send)
+        )
+        await asyncio.sleep(0.05)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    asyncio.run(main())
+    assert client.sent == []
+    assert body_app.extensions["calls"] == []
+
+
+def test_the_body_guard_leaves_no_timer_behind(body_app: Phial) -> None:
+    """Each wait's timer is cancelled once the message arrived."""
+    body_app.config["BODY_TIMEOUT"] = 30
+    client = _Client([b"abc", 0.01, b"def"])
+
+    async def main() -> int:
+        await body_app(_scope(headers=[(b"content-length", b"6")]), client.receive, client.send)
+        loop = asyncio.get_running_loop()
+        return sum(1 for h in loop._scheduled if not h.cancelled())  # type: ignore[attr-defined]
+
+    assert asyncio.run(main()) == 0
+    assert (client.status, client.body) == (200, b"6")
+
+
 def test_disconnect_while_the_body_stalls_answers_nothing(body_app: Phial) -> None:
     body_app.config["BODY_TIMEOUT"] = 5
     client = _Client([b"abc", 0.05, None, b"def"])

@@ -37,6 +37,10 @@ LANE_STEPS = (
 )
 
 
+#: Methods the general steps answer: HEAD (no body) and OPTIONS (automatic).
+SPECIAL_METHODS = frozenset(("HEAD", "OPTIONS"))
+
+
 def _status_lines() -> dict[int, str]:
     """Status lines, as Werkzeug writes them, of the codes the lane sends:
     known codes of responses with a body (not 1xx, 204, 304 or 412, which

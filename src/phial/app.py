@@ -33,7 +33,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from . import typing as ft
 from ._async import LoopPerThread, drive, is_async_callable, mark_asgi3, mark_pending_asgi3
-from ._lane import LANE_STATUSES, LANE_STEPS, plain_classes
+from ._lane import LANE_STATUSES, LANE_STEPS, SPECIAL_METHODS, plain_classes
 from ._lazy import lazy_attribute
 from ._routing import MATCHED, NO_LITERAL, RouteTable
 from .ctx import AppContext, RequestContext, _AppCtxGlobals, _hooks_apply
@@ -305,7 +305,7 @@ class Phial(App):
             (before and _hooks_apply(before, request))
             or (preprocessors and _hooks_apply(preprocessors, request))
             or request_started.receivers
-            or request.environ.get("REQUEST_METHOD") in _SPECIAL_METHODS
+            or request.environ.get("REQUEST_METHOD") in SPECIAL_METHODS
         )
 
     def _lane_output(
@@ -331,7 +331,7 @@ class Phial(App):
         if (
             (after and _hooks_apply(after, ctx.request))
             or request_finished.receivers
-            or ctx.__dict__.get("_after_request_functions")
+            or (ctx._has_after_request_functions and ctx._after_request_functions)
         ):
             return None
         session = ctx._session
@@ -626,7 +626,7 @@ class Phial(App):
                 response = await self._step(aio, "process_response", response)
             elif (
                 self.after_request_funcs
-                or ctx.__dict__.get("_after_request_functions")
+                or (ctx._has_after_request_functions and ctx._after_request_functions)
                 or ctx._session is not None
                 # An untouched session may still need its cookie refreshed.
                 or "HTTP_COOKIE" in ctx.request.environ
@@ -1294,10 +1294,6 @@ def _split_plain_headers(
         else:
             extra.append((name, value))
     return rest, content_type, extra
-
-
-#: Methods the general steps answer: HEAD (no body) and OPTIONS (automatic).
-_SPECIAL_METHODS = frozenset(("HEAD", "OPTIONS"))
 
 
 def _fast_text_content_type(response_class: type[Response]) -> str | None:

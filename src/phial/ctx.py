@@ -260,12 +260,15 @@ class RequestContext:
     _session: SessionMixin | None = None
     #: ``after_this_request`` functions: made on first access by ``__getattr__``.
     _after_request_functions: list[ft.AfterRequestCallable[t.Any]]
+    #: Whether that list was made (read without making it, unlike the list).
+    _has_after_request_functions = False
 
     def __getattr__(self, name: str) -> t.Any:
         # Only reached for attributes not set yet.
         if name == "_after_request_functions":
             funcs: list[ft.AfterRequestCallable[t.Any]] = []
             self._after_request_functions = funcs
+            self._has_after_request_functions = True
             return funcs
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 

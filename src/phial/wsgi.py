@@ -12,9 +12,11 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from ._async import drive
 from ._lane import LANE_STATUSES, plain_classes
+from ._lane import SPECIAL_METHODS as _SPECIAL_METHODS
 from ._routing import MATCHED
 from .ctx import RequestContext
 from .globals import _cv_app
+from .signals import request_started
 from .wrappers import _SafeHeaders
 
 if t.TYPE_CHECKING:
@@ -41,20 +43,26 @@ def serve_wsgi(
     error: BaseException | None = None
     try:
         try:
-            known = app._routes.match_known(ctx.request)
+            request = ctx.request
+            known = app._routes.match_known(request)
             if known is not MATCHED:
                 app._match_request(ctx, known)
-            if not app._lane_open(ctx):
+            if (
+                # Only asked when one of these could close the lane (see _lane_open).
+                app.before_request_funcs
+                or app.url_value_preprocessors
+                or request_started.receivers
+                or environ.get("REQUEST_METHOD") in _SPECIAL_METHODS
+            ) and not app._lane_open(ctx):
                 response = drive(app._full_dispatch(ctx, False))
-            elif ctx.request.routing_exception is not None:
-                output = app._lane_error_output(ctx, ctx.request.routing_exception)
+            elif request.routing_exception is not None:
+                output = app._lane_error_output(ctx, request.routing_exception)
                 if output is None:
                     response = drive(app._full_dispatch(ctx, False))
                 else:
                     start_response(LANE_STATUSES[output[0]], output[1])
                     return [output[2]]
             else:
-                request = ctx.request
                 view = app.view_functions[request.url_rule.endpoint]  # type: ignore[union-attr]  # matched
                 try:
                     sync_view = app._sync_wrappers.get(view) or app.ensure_sync(view)

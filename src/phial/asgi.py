@@ -29,6 +29,7 @@ import concurrent.futures
 import contextvars
 import inspect
 import sys
+import types
 import typing as t
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
@@ -61,13 +62,15 @@ Send = t.Callable[[Message], t.Awaitable[None]]
 T = t.TypeVar("T")
 
 
-#: Inside a request's context: what its :class:`_InContext` shares with the code
+#: Inside a request's context: what :func:`_in_context` shares with the code
 #: it runs, a one-item list (cheaper per request than an object) holding a
 #: future that is done when the last thread-pool job started there has left the
-#: context. Tasks the request spawns see it too (they copy the context). Not
-#: the _InContext itself: that holds the context, and the cycle would leave
-#: every request's objects to the cyclic garbage collector.
-_cv_pool_state: contextvars.ContextVar[list[asyncio.Future[None] | None]] = contextvars.ContextVar(
+#: context. Tasks the request spawns see it too (they copy the context). The
+#: request's coroutine sets it, first thing; nothing in it refers to the
+#: context, so no cycle leaves the request's objects to the cyclic garbage
+#: collector.
+_PoolState = t.List["asyncio.Future[None] | None"]
+_cv_pool_state: contextvars.ContextVar[_PoolState] = contextvars.ContextVar(
     "phial.asgi_pool_state"
 )
 
@@ -213,6 +216,80 @@ def build_environ(scope: Scope, body: t.IO[bytes]) -> dict[str, t.Any]:
     Header names containing ``_`` are dropped, as WSGI servers do: in the
     environ ``X_Auth`` and ``X-Auth`` would be the same key.
     """
+    # The scope every server sends for a plain request (every key present, no
+    # root path, a raw path without escapes, server and client addresses) is
+    # read with subscripts alone; anything else, the general way, which gives
+    # the same environ for the common scope (the tests compare both).
+    try:
+        raw_path: bytes = scope["raw_path"]
+        scheme: str = scope["scheme"]
+        protocol = _PROTOCOLS[scope["http_version"]]
+        server_name, server_port = scope["server"]
+        client_host, client_port = scope["client"]
+        common = not (scope["root_path"] or not raw_path or b"%" in raw_path or not scheme)
+        if common:
+            environ = _ENVIRON_TEMPLATE.copy()  # a copy of a dict: its hash table at once
+            environ["REQUEST_METHOD"] = scope["method"]
+            environ["PATH_INFO"] = raw_path.decode("latin-1")
+            environ["QUERY_STRING"] = scope["query_string"].decode("latin-1")
+            environ["SERVER_PROTOCOL"] = protocol
+            environ["wsgi.url_scheme"] = scheme
+            environ["wsgi.input"] = body
+            environ["wsgi.errors"] = sys.stderr
+            environ["asgi.scope"] = scope
+            environ["SERVER_NAME"] = server_name
+            environ["SERVER_PORT"] = str(server_port) if server_port is not None else ""
+            environ["REMOTE_ADDR"] = client_host
+            environ["REMOTE_PORT"] = str(client_port)
+    except (KeyError, TypeError, ValueError):  # a key left out, an address of None
+        common = False
+    if common:
+        if "extensions" in scope:
+            _add_bridge(environ, scope)
+    else:
+        environ = _environ_base(scope, body)
+    keys = _HEADER_KEYS
+    for raw_name, raw_value in scope["headers"]:
+        key = keys.get(raw_name)
+        if not key:
+            if key is None:
+                key = _header_key(raw_name)
+            if not key:
+                continue  # a name with "_": dropped
+        value = raw_value.decode("latin-1")
+        if key in environ:
+            # Repeated headers are joined into one value.
+            value = environ[key] + ("; " if key == "HTTP_COOKIE" else ",") + value
+        environ[key] = value
+    return environ
+
+
+#: The keys of :func:`build_environ`'s environ for the common scope, in order,
+#: with the values that never change.
+_ENVIRON_TEMPLATE: dict[str, t.Any] = {
+    "REQUEST_METHOD": "GET",
+    "SCRIPT_NAME": "",
+    "PATH_INFO": "",
+    "QUERY_STRING": "",
+    "SERVER_PROTOCOL": "",
+    "wsgi.version": (1, 0),
+    "wsgi.url_scheme": "",
+    "wsgi.input": None,
+    "wsgi.input_terminated": True,  # the whole body is in ``wsgi.input``
+    "wsgi.errors": None,
+    "wsgi.multithread": True,
+    "wsgi.multiprocess": True,
+    "wsgi.run_once": False,
+    "asgi.scope": None,
+    "SERVER_NAME": "",
+    "SERVER_PORT": "",
+    "REMOTE_ADDR": "",
+    "REMOTE_PORT": "",
+}
+
+
+def _environ_base(scope: Scope, body: t.IO[bytes]) -> dict[str, t.Any]:
+    """The environ for any scope, without the request headers."""
     script_name: str = scope.get("root_path", "")
     if script_name:
         script_name = script_name.encode("utf-8").decode("latin-1")
@@ -243,10 +320,6 @@ def build_environ(scope: Scope, body: t.IO[bytes]) -> dict[str, t.Any]:
         "wsgi.run_once": False,
         "asgi.scope": scope,
     }
-    bridge = (scope.get("extensions") or _NO_EXTENSIONS).get(WSGI_BRIDGE)
-    if bridge is not None:
-        environ["wsgi.errors"] = bridge["errors"]
-        environ[WSGI_BRIDGE] = True
     server = scope.get("server")
     if server:
         environ["SERVER_NAME"] = server[0]
@@ -258,30 +331,27 @@ def build_environ(scope: Scope, body: t.IO[bytes]) -> dict[str, t.Any]:
     if client:
         environ["REMOTE_ADDR"] = client[0]
         environ["REMOTE_PORT"] = str(client[1])
-    keys = _HEADER_KEYS
-    for raw_name, raw_value in scope["headers"]:
-        key = keys.get(raw_name, _END)
-        if key is _END:
-            key = _header_key(raw_name)
-        if key is None:
-            continue
-        value = raw_value.decode("latin-1")
-        if key in environ:
-            value = environ[key] + ("; " if key == "HTTP_COOKIE" else ",") + value
-        environ[key] = value
+    _add_bridge(environ, scope)
     return environ
 
 
-#: Raw header name -> environ key (``None``: dropped); header names repeat across
+def _add_bridge(environ: dict[str, t.Any], scope: Scope) -> None:
+    """Honour the :data:`WSGI_BRIDGE` extension, when the scope declares it."""
+    bridge = (scope.get("extensions") or _NO_EXTENSIONS).get(WSGI_BRIDGE)
+    if bridge is not None:
+        environ["wsgi.errors"] = bridge["errors"]
+        environ[WSGI_BRIDGE] = True
+
+
+#: Raw header name -> environ key (``""``: dropped); header names repeat across
 #: requests, so each is converted once. Bounded: names are client-chosen.
-_HEADER_KEYS: dict[bytes, t.Any] = {}
+_HEADER_KEYS: dict[bytes, str] = {}
 
 
-def _header_key(raw_name: bytes) -> str | None:
+def _header_key(raw_name: bytes) -> str:
     name = raw_name.decode("latin-1")
-    key: str | None
     if "_" in name:
-        key = None
+        key = ""
     else:
         key = name.upper().replace("-", "_")
         if key != "CONTENT_TYPE" and key != "CONTENT_LENGTH":
@@ -351,11 +421,24 @@ async def _receive_guarded_body(
     timeout = app.config.get("BODY_TIMEOUT", DEFAULT_BODY_TIMEOUT)
     if timeout is None:
         return await _receive_body(receive, limit, app)
-
-    async def receive_within() -> Message:
-        return await asyncio.wait_for(receive(), timeout)
-
     try:
+        if sys.version_info >= (3, 11) and asyncio.current_task() is not None:
+            # One timer, armed for each wait: wait_for would run every
+            # receive in a task of its own, a trip through the loop each.
+            loop = asyncio.get_running_loop()
+            async with asyncio.timeout(None) as window:
+
+                async def receive_armed() -> Message:
+                    window.reschedule(loop.time() + timeout)
+                    message = await receive()
+                    window.reschedule(None)
+                    return message
+
+                return await _receive_body(receive_armed, limit, app)
+
+        async def receive_within() -> Message:
+            return await asyncio.wait_for(receive(), timeout)
+
         return await _receive_body(receive_within, limit, app)
     except asyncio.TimeoutError:  # not yet the builtin TimeoutError on Python 3.10
         return RequestTimeout(f"The request body did not arrive within {timeout:g} seconds.")
@@ -388,7 +471,7 @@ async def _serve_http(app: Phial, scope: Scope, receive: Receive, send: Send) ->
         length is not None
         or environ["REQUEST_METHOD"] not in _BODILESS_METHODS
         or "HTTP_TRANSFER_ENCODING" in environ
-        or scope.get("http_version") == "2"
+        or environ["SERVER_PROTOCOL"] == "HTTP/2"
     ):
         # A GET or HEAD over HTTP/1 without Content-Length or Transfer-Encoding
         # has no body: it is not waited for (the server's empty message stays
@@ -429,11 +512,12 @@ async def _serve_http(app: Phial, scope: Scope, receive: Receive, send: Send) ->
     # (see call_async), so contexts pushed in a worker thread, as
     # stream_with_context does, pop in the same context they were pushed in.
     context = contextvars.copy_context()
+    state: _PoolState = [None]
     if app._lane and refusal is None:
-        run = _run_in_lane(app, context, scope, environ, receive, send)
+        run = _run_in_lane(app, context, state, scope, environ, receive, send)
     else:
-        run = _run_request(app, context, scope, environ, refusal, receive, send)
-    await _InContext(context, run)
+        run = _run_request(app, context, state, scope, environ, refusal, receive, send)
+    await _in_context(context, run, state)
 
 
 def _buffer_size(app: Phial) -> int | None:
@@ -450,59 +534,56 @@ def _stream_body(
     environ["wsgi.input"] = SyncReader(body)
 
 
-class _InContext:
-    """Await a coroutine with each of its steps run in ``context``.
+@types.coroutine
+def _in_context(
+    context: contextvars.Context, coro: t.Coroutine[t.Any, t.Any, T], state: _PoolState
+) -> t.Generator[t.Any, t.Any, T]:
+    """Await ``coro`` with each of its steps run in ``context``; ``coro``
+    shares ``state`` with its pool jobs (it sets :data:`_cv_pool_state`).
 
     ``asyncio.create_task(context=...)`` does this from Python 3.11 on, at the
-    cost of a task; this works on 3.10 too and creates nothing.
+    cost of a task and a trip through the loop; this works on 3.10 too and
+    creates nothing but this generator.
     """
+    run = context.run
+    value: t.Any = None
+    error: BaseException | None = None
+    while True:
+        try:
+            step = run(coro.send, value) if error is None else run(coro.throw, error)
+        except StopIteration as stop:
+            return t.cast(T, stop.value)
+        try:
+            value = yield step
+            error = None
+        except BaseException as e:  # cancellation included: the coroutine handles it
+            value = None
+            error = e
+            yield from _wait_idle(state)
 
-    __slots__ = ("_context", "_coro", "_state")
 
-    def __init__(self, context: contextvars.Context, coro: t.Coroutine[t.Any, t.Any, t.Any]):
-        self._context = context
-        self._coro = coro
-        self._state: list[asyncio.Future[None] | None] = [None]
-        context.run(_cv_pool_state.set, self._state)
-
-    def __await__(self) -> t.Generator[t.Any, t.Any, t.Any]:
-        run = self._context.run
-        coro = self._coro
-        value: t.Any = None
-        error: BaseException | None = None
-        while True:
-            try:
-                step = run(coro.send, value) if error is None else run(coro.throw, error)
-            except StopIteration as stop:
-                return stop.value
-            try:
-                value = yield step
-                error = None
-            except BaseException as e:  # cancellation included: the coroutine handles it
-                value = None
-                error = e
-                yield from self._wait_idle()
-
-    def _wait_idle(self) -> t.Generator[t.Any, t.Any, None]:
-        """Wait until no pool job is inside the context: an exception thrown in
-        (a cancellation) may arrive while a sync callable still runs there."""
-        busy = self._state[0]
-        while busy is not None and not busy.done():
-            try:
-                yield from asyncio.shield(busy).__await__()
-            except BaseException:  # cancelled again: keep waiting
-                continue
+def _wait_idle(state: _PoolState) -> t.Generator[t.Any, t.Any, None]:
+    """Wait until no pool job is inside the context: an exception thrown in
+    (a cancellation) may arrive while a sync callable still runs there."""
+    busy = state[0]
+    while busy is not None and not busy.done():
+        try:
+            yield from asyncio.shield(busy).__await__()
+        except BaseException:  # cancelled again: keep waiting
+            continue
 
 
 async def _run_request(
     app: Phial,
     context: contextvars.Context,
+    state: _PoolState,
     scope: Scope,
     environ: dict[str, t.Any],
     refusal: HTTPException | None,
     receive: Receive,
     send: Send,
 ) -> None:
+    _cv_pool_state.set(state)
     _cv_server_loop.set(asyncio.get_running_loop())
     ctx = app.request_context(environ)
     ctx._asgi_context = context
@@ -535,6 +616,7 @@ async def _run_request(
 async def _run_in_lane(
     app: Phial,
     context: contextvars.Context,
+    state: _PoolState,
     scope: Scope,
     environ: dict[str, t.Any],
     receive: Receive,
@@ -544,6 +626,7 @@ async def _run_in_lane(
     :mod:`phial._lane`): a plain ``async def`` view is awaited directly and a
     plain return value is sent without a response object when nothing else
     observes the request; anything else goes through the general steps."""
+    _cv_pool_state.set(state)
     _cv_server_loop.set(asyncio.get_running_loop())
     ctx = RequestContext._open(app, environ)
     ctx._asgi_context = context
@@ -843,12 +926,16 @@ async def _serve_websocket(app: Phial, scope: Scope, receive: Receive, send: Sen
         return  # the client left during the handshake
     environ = build_environ(scope, BytesIO())
     context = contextvars.copy_context()
-    await _InContext(context, _run_websocket(app, context, scope, environ, receive, send))
+    state: _PoolState = [None]
+    await _in_context(
+        context, _run_websocket(app, context, state, scope, environ, receive, send), state
+    )
 
 
 async def _run_websocket(
     app: Phial,
     context: contextvars.Context,
+    state: _PoolState,
     scope: Scope,
     environ: dict[str, t.Any],
     receive: Receive,
@@ -857,6 +944,7 @@ async def _run_websocket(
     """Run a websocket view. Before the connection is accepted, an HTTP error
     refuses it (the server answers 403); after, an error closes it with 1011.
     """
+    _cv_pool_state.set(state)
     _cv_server_loop.set(asyncio.get_running_loop())
     ctx = app.request_context(environ)
     ctx._asgi_context = context

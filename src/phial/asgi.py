@@ -31,6 +31,7 @@ import inspect
 import sys
 import types
 import typing as t
+from asyncio import get_running_loop
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from inspect import CO_COROUTINE
@@ -69,10 +70,8 @@ T = t.TypeVar("T")
 #: request's coroutine sets it, first thing; nothing in it refers to the
 #: context, so no cycle leaves the request's objects to the cyclic garbage
 #: collector.
-_PoolState = t.List["asyncio.Future[None] | None"]
-_cv_pool_state: contextvars.ContextVar[_PoolState] = contextvars.ContextVar(
-    "phial.asgi_pool_state"
-)
+_PoolState: t.TypeAlias = "list[asyncio.Future[None] | None]"
+_cv_pool_state: contextvars.ContextVar[_PoolState] = contextvars.ContextVar("phial.asgi_pool_state")
 
 #: Threads for sync callables when ``ASGI_THREAD_POOL_SIZE`` is not configured.
 DEFAULT_THREAD_POOL_SIZE = 40
@@ -99,14 +98,9 @@ WSGI_BRIDGE = "phial.wsgi_bridge"
 _NO_EXTENSIONS: dict[str, t.Any] = {}
 
 
-def serve_asgi(app: Phial, scope: Scope, receive: Receive, send: Send) -> t.Awaitable[None]:
-    """Handle one ASGI connection (``http``, ``websocket`` or ``lifespan``) with ``app``.
-
-    A plain function returning the handler's coroutine: one coroutine less per request.
-    """
+def _serve_other(app: Phial, scope: Scope, receive: Receive, send: Send) -> t.Awaitable[None]:
+    """The coroutine that handles a ``websocket`` or ``lifespan`` connection."""
     kind = scope["type"]
-    if kind == "http":
-        return _serve_http(app, scope, receive, send)
     if kind == "lifespan":
         return _serve_lifespan(app, receive, send)
     if kind == "websocket":
@@ -153,7 +147,8 @@ def call_async(
     if (
         func.__class__ is FunctionType and func.__code__.co_flags & CO_COROUTINE
     ) or is_async_callable(func):
-        return t.cast("t.Awaitable[t.Any]", func(*args, **kwargs))
+        awaitable: t.Awaitable[t.Any] = func(*args, **kwargs)  # (not t.cast: a call less)
+        return awaitable
     return _call_in_pool(app, func, args, kwargs)
 
 
@@ -460,7 +455,14 @@ async def _send_error(send: Send, error: BadRequest) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
-async def _serve_http(app: Phial, scope: Scope, receive: Receive, send: Send) -> None:
+async def serve_asgi(app: Phial, scope: Scope, receive: Receive, send: Send) -> None:
+    """Handle one ASGI connection (``http``, ``websocket`` or ``lifespan``) with ``app``.
+
+    HTTP requests, the common case, are served in this coroutine itself: one
+    call less per request.
+    """
+    if scope["type"] != "http":
+        return await _serve_other(app, scope, receive, send)
     if not app._got_first_request:
         app._finish_setup()
     stream = BytesIO()
@@ -552,7 +554,8 @@ def _in_context(
         try:
             step = run(coro.send, value) if error is None else run(coro.throw, error)
         except StopIteration as stop:
-            return t.cast(T, stop.value)
+            result: T = stop.value  # (not t.cast: a call per request)
+            return result
         try:
             value = yield step
             error = None
@@ -627,7 +630,7 @@ async def _run_in_lane(
     plain return value is sent without a response object when nothing else
     observes the request; anything else goes through the general steps."""
     _cv_pool_state.set(state)
-    _cv_server_loop.set(asyncio.get_running_loop())
+    _cv_server_loop.set(get_running_loop())
     ctx = RequestContext._open(app, environ)
     ctx._asgi_context = context
     error: BaseException | None = None
@@ -650,7 +653,11 @@ async def _run_in_lane(
                     view = app.view_functions[request.url_rule.endpoint]  # type: ignore[union-attr]  # matched
             if view is not None:
                 try:
-                    rv = await call_async(app, view, **request.view_args)  # type: ignore[arg-type]  # set with the rule
+                    if view.__class__ is FunctionType and view.__code__.co_flags & CO_COROUTINE:
+                        # A plain ``async def`` view, the common case (see call_async).
+                        rv = await view(**request.view_args)  # type: ignore[arg-type]  # set with the rule
+                    else:
+                        rv = await call_async(app, view, **request.view_args)  # type: ignore[arg-type]  # set with the rule
                 except Exception as e:
                     # The general steps handle the error and finish the request.
                     response = await _handled(app, ctx, e)

@@ -144,6 +144,137 @@ def test_root_path_not_in_path_is_kept() -> None:
     assert environ["PATH_INFO"] == "/apple"
 
 
+_BRIDGE_ERRORS = BytesIO()
+
+#: (scope overrides, whether the common-scope path builds the environ)
+_ENVIRON_CASES: list[tuple[dict[str, t.Any], bool]] = [
+    ({}, True),
+    ({"query_string": b"a=1&b=%20&c=caf%C3%A9"}, True),
+    ({"method": "POST", "scheme": "https"}, True),
+    ({"http_version": "1.0"}, True),
+    ({"http_version": "2"}, True),
+    ({"http_version": "3"}, True),
+    ({"server": ("example.test", None)}, True),
+    ({"server": ["example.test", 8000], "client": ["10.1.2.3", 5555]}, True),
+    ({"extensions": {}}, True),
+    ({"extensions": None}, True),
+    ({"extensions": {"http.response.trailers": {}}}, True),
+    ({"extensions": {"phial.wsgi_bridge": {"errors": _BRIDGE_ERRORS}}}, True),
+    (
+        {
+            "headers": [
+                (b"host", b"example.test"),
+                (b"x-auth", b"dash"),
+                (b"x_auth", b"underscore"),
+                (b"accept", b"text/html"),
+                (b"accept", b"application/json"),
+                (b"cookie", b"a=1"),
+                (b"cookie", b"b=2"),
+                (b"content-type", b"text/plain"),
+                (b"content-length", b"3"),
+                (b"transfer-encoding", b"chunked"),
+            ]
+        },
+        True,
+    ),
+    ({"headers": []}, True),
+    ({"root_path": "/app", "path": "/app/x", "raw_path": b"/app/x"}, False),
+    ({"root_path": "/caf\u00e9", "path": "/caf\u00e9/x", "raw_path": b"/caf%C3%A9/x"}, False),
+    ({"path": "/caf\u00e9/x%2Fy", "raw_path": b"/caf%C3%A9/x%2Fy"}, False),
+    ({"raw_path": b""}, False),
+    ({"raw_path": None}, False),
+    ({"scheme": ""}, False),
+    ({"http_version": "0.9"}, False),
+    ({"server": None}, False),
+    ({"server": None, "scheme": "https"}, False),
+    ({"client": None}, False),
+    ({"server": ()}, False),
+    ({"server": ["/run/app.sock", None]}, True),  # a unix socket
+]
+
+#: Keys the general path fills from a default when the scope leaves them out.
+_OPTIONAL_KEYS = ("raw_path", "root_path", "scheme", "http_version", "method", "server", "client")
+
+
+@pytest.mark.parametrize(("overrides", "common"), _ENVIRON_CASES)
+def test_common_scope_environ_equals_the_general_one(
+    overrides: dict[str, t.Any], common: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The common-scope path gives exactly the general path's environ, keys in
+    the same order (the order of ``request.headers``), and steps aside for
+    every other scope."""
+    from phial import asgi
+
+    scope = make_scope(**overrides)
+    body = BytesIO()
+    assert (asgi._common_environ(scope, body) is not None) is common
+    environ = build_environ(scope, body)
+    monkeypatch.setattr(asgi, "_common_environ", lambda scope, body: None)
+    general = build_environ(scope, body)
+    assert list(environ.items()) == list(general.items())
+    assert environ["wsgi.input"] is body
+    assert environ["asgi.scope"] is scope
+
+
+@pytest.mark.parametrize("key", _OPTIONAL_KEYS)
+def test_scope_without_an_optional_key_takes_the_general_path(
+    key: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from phial import asgi
+
+    scope = make_scope()
+    del scope[key]
+    assert asgi._common_environ(scope, BytesIO()) is None
+    environ = build_environ(scope, BytesIO())
+    assert environ["PATH_INFO"] == "/"
+    assert environ["REQUEST_METHOD"] == "GET"
+
+
+def test_environ_values_from_the_common_scope() -> None:
+    scope = make_scope(
+        method="PUT",
+        scheme="https",
+        http_version="2",
+        path="/a/b",
+        raw_path=b"/a/b",
+        query_string=b"x=1",
+        server=("example.test", None),
+        extensions={"phial.wsgi_bridge": {"errors": _BRIDGE_ERRORS}},
+        headers=[(b"cookie", b"a=1"), (b"cookie", b"b=2"), (b"x_y", b"dropped")],
+    )
+    environ = build_environ(scope, BytesIO())
+    assert (environ["REQUEST_METHOD"], environ["SCRIPT_NAME"], environ["PATH_INFO"]) == (
+        "PUT",
+        "",
+        "/a/b",
+    )
+    assert (environ["QUERY_STRING"], environ["SERVER_PROTOCOL"]) == ("x=1", "HTTP/2")
+    assert (environ["SERVER_NAME"], environ["SERVER_PORT"]) == ("example.test", "")
+    assert (environ["REMOTE_ADDR"], environ["REMOTE_PORT"]) == ("10.1.2.3", "5555")
+    assert environ["wsgi.url_scheme"] == "https"
+    assert environ["wsgi.errors"] is _BRIDGE_ERRORS
+    assert environ["phial.wsgi_bridge"] is True
+    assert environ["HTTP_COOKIE"] == "a=1; b=2"
+    assert "HTTP_X_Y" not in environ
+    # The template the environ is copied from is left as it was.
+    assert build_environ(make_scope(), BytesIO())["wsgi.url_scheme"] == "http"
+
+
+def test_app_call_returns_a_coroutine_for_every_scope_type(app: Phial) -> None:
+    """Servers (and the test client) may hand the call's result to create_task."""
+
+    async def receive() -> Message:
+        return {"type": "http.disconnect"}
+
+    async def send(message: t.MutableMapping[str, t.Any]) -> None:
+        pass
+
+    for kind in ("http", "websocket", "lifespan", "mystery"):
+        call = app({**make_scope(), "type": kind}, receive, send)
+        assert asyncio.iscoroutine(call)
+        call.close()
+
+
 def test_request_sees_scope(app: Phial) -> None:
     @app.route("/caf\u00e9")
     def view() -> dict[str, t.Any]:

@@ -211,37 +211,8 @@ def build_environ(scope: Scope, body: t.IO[bytes]) -> dict[str, t.Any]:
     Header names containing ``_`` are dropped, as WSGI servers do: in the
     environ ``X_Auth`` and ``X-Auth`` would be the same key.
     """
-    # The scope every server sends for a plain request (every key present, no
-    # root path, a raw path without escapes, server and client addresses) is
-    # read with subscripts alone; anything else, the general way, which gives
-    # the same environ for the common scope (the tests compare both).
-    try:
-        raw_path: bytes = scope["raw_path"]
-        scheme: str = scope["scheme"]
-        protocol = _PROTOCOLS[scope["http_version"]]
-        server_name, server_port = scope["server"]
-        client_host, client_port = scope["client"]
-        common = not (scope["root_path"] or not raw_path or b"%" in raw_path or not scheme)
-        if common:
-            environ = _ENVIRON_TEMPLATE.copy()  # a copy of a dict: its hash table at once
-            environ["REQUEST_METHOD"] = scope["method"]
-            environ["PATH_INFO"] = raw_path.decode("latin-1")
-            environ["QUERY_STRING"] = scope["query_string"].decode("latin-1")
-            environ["SERVER_PROTOCOL"] = protocol
-            environ["wsgi.url_scheme"] = scheme
-            environ["wsgi.input"] = body
-            environ["wsgi.errors"] = sys.stderr
-            environ["asgi.scope"] = scope
-            environ["SERVER_NAME"] = server_name
-            environ["SERVER_PORT"] = str(server_port) if server_port is not None else ""
-            environ["REMOTE_ADDR"] = client_host
-            environ["REMOTE_PORT"] = str(client_port)
-    except (KeyError, TypeError, ValueError):  # a key left out, an address of None
-        common = False
-    if common:
-        if "extensions" in scope:
-            _add_bridge(environ, scope)
-    else:
+    environ = _common_environ(scope, body)
+    if environ is None:
         environ = _environ_base(scope, body)
     keys = _HEADER_KEYS
     for raw_name, raw_value in scope["headers"]:
@@ -259,8 +230,41 @@ def build_environ(scope: Scope, body: t.IO[bytes]) -> dict[str, t.Any]:
     return environ
 
 
-#: The keys of :func:`build_environ`'s environ for the common scope, in order,
-#: with the values that never change.
+def _common_environ(scope: Scope, body: t.IO[bytes]) -> dict[str, t.Any] | None:
+    """:func:`_environ_base` for the scope servers send for a plain request
+    (every key present, no root path, a raw path without escapes, server and
+    client addresses), read with subscripts alone: the same environ (the
+    tests compare both), or ``None`` for any other scope."""
+    try:
+        raw_path: bytes = scope["raw_path"]
+        scheme: str = scope["scheme"]
+        protocol = _PROTOCOLS[scope["http_version"]]
+        server_name, server_port = scope["server"]
+        client_host, client_port = scope["client"]
+        if scope["root_path"] or not raw_path or b"%" in raw_path or not scheme:
+            return None
+        environ = _ENVIRON_TEMPLATE.copy()  # a dict's copy takes its hash table at once
+        environ["REQUEST_METHOD"] = scope["method"]
+        environ["PATH_INFO"] = raw_path.decode("latin-1")
+        environ["QUERY_STRING"] = scope["query_string"].decode("latin-1")
+    except (KeyError, TypeError, ValueError):  # a key left out, an address of None
+        return None
+    environ["SERVER_PROTOCOL"] = protocol
+    environ["wsgi.url_scheme"] = scheme
+    environ["wsgi.input"] = body
+    environ["wsgi.errors"] = sys.stderr
+    environ["asgi.scope"] = scope
+    environ["SERVER_NAME"] = server_name
+    environ["SERVER_PORT"] = str(server_port) if server_port is not None else ""
+    environ["REMOTE_ADDR"] = client_host
+    environ["REMOTE_PORT"] = str(client_port)
+    if "extensions" in scope:
+        _add_bridge(environ, scope)
+    return environ
+
+
+#: The keys of :func:`_common_environ`'s environ, in order, with the values
+#: that never change.
 _ENVIRON_TEMPLATE: dict[str, t.Any] = {
     "REQUEST_METHOD": "GET",
     "SCRIPT_NAME": "",
@@ -404,6 +408,11 @@ async def _receive_body(
     return b"".join(chunks), False
 
 
+#: ``asyncio.timeout`` (Python 3.11+, and only inside a task); else the body
+#: guard falls back to ``asyncio.wait_for``.
+_timeout: t.Any = getattr(asyncio, "timeout", None)
+
+
 async def _receive_guarded_body(
     app: Phial, receive: Receive, limit: int | None
 ) -> tuple[bytes, bool] | tuple[bytes, None] | HTTPException | None:
@@ -417,11 +426,11 @@ async def _receive_guarded_body(
     if timeout is None:
         return await _receive_body(receive, limit, app)
     try:
-        if sys.version_info >= (3, 11) and asyncio.current_task() is not None:
+        if _timeout is not None and asyncio.current_task() is not None:
             # One timer, armed for each wait: wait_for would run every
             # receive in a task of its own, a trip through the loop each.
             loop = asyncio.get_running_loop()
-            async with asyncio.timeout(None) as window:
+            async with _timeout(None) as window:
 
                 async def receive_armed() -> Message:
                     window.reschedule(loop.time() + timeout)

@@ -300,6 +300,33 @@ def test_body_guard_falls_back_to_wait_for(
     assert (steady.status, steady.body) == (200, b"6")
 
 
+def test_body_guard_sets_a_timer_only_for_a_wait(
+    body_app: Phial, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Messages the server already holds are taken without a timer; each
+    receive that has to wait gets one, and the body arrives intact."""
+    from phial import asgi
+
+    timers: list[float] = []
+    real_timeout = asgi._timeout
+    if real_timeout is None:
+        pytest.skip("asyncio.timeout is Python 3.11+")
+
+    def counting_timeout(delay: float) -> t.Any:
+        timers.append(delay)
+        return real_timeout(delay)
+
+    monkeypatch.setattr(asgi, "_timeout", counting_timeout)
+    body_app.config["BODY_TIMEOUT"] = 5
+    at_once = _Client([b"abc", b"def"])
+    _serve(body_app, _scope(headers=[(b"content-length", b"6")]), at_once)
+    assert (at_once.status, at_once.body, timers) == (200, b"6", [])
+    waits = _Client([0.01, b"abc", 0.01, b"def", b"gh"])
+    _serve(body_app, _scope(headers=[(b"content-length", b"8")]), waits)
+    assert (waits.status, waits.body, timers) == (200, b"8", [5, 5])
+    assert body_app.extensions["calls"] == [b"abcdef", b"abcdefgh"]
+
+
 def test_body_guard_timer_is_disarmed_after_the_body(body_app: Phial) -> None:
     """The bound is on each wait for the client, not on the view: a view
     slower than ``BODY_TIMEOUT`` after the body has arrived is answered."""

@@ -420,32 +420,56 @@ async def _receive_guarded_body(
     when the client sends nothing for ``BODY_TIMEOUT`` seconds.
 
     The bound is on each wait, as with nginx's ``client_body_timeout``; the
-    view never runs with a partial body.
+    view never runs with a partial body. A message the server already holds
+    is taken without a timer: only a wait is bounded.
     """
     timeout = app.config.get("BODY_TIMEOUT", DEFAULT_BODY_TIMEOUT)
     if timeout is None:
         return await _receive_body(receive, limit, app)
-    try:
+
+    async def receive_within() -> Message:
+        steps = receive().__await__()
+        try:
+            pending = steps.send(None)
+        except StopIteration as stop:
+            message: Message = stop.value  # no wait: nothing to bound
+            return message
+        rest = _resume(steps, pending)
         if _timeout is not None and asyncio.current_task() is not None:
-            # One timer, armed for each wait: wait_for would run every
-            # receive in a task of its own, a trip through the loop each.
-            loop = asyncio.get_running_loop()
-            async with _timeout(None) as window:
+            # A timer, not wait_for's task and trip through the loop.
+            async with _timeout(timeout):
+                return await rest
+        return await asyncio.wait_for(_awaited(rest), timeout)
 
-                async def receive_armed() -> Message:
-                    window.reschedule(loop.time() + timeout)
-                    message = await receive()
-                    window.reschedule(None)
-                    return message
-
-                return await _receive_body(receive_armed, limit, app)
-
-        async def receive_within() -> Message:
-            return await asyncio.wait_for(receive(), timeout)
-
+    try:
         return await _receive_body(receive_within, limit, app)
     except asyncio.TimeoutError:  # not yet the builtin TimeoutError on Python 3.10
         return RequestTimeout(f"The request body did not arrive within {timeout:g} seconds.")
+
+
+@types.coroutine
+def _resume(steps: t.Generator[t.Any, t.Any, T], pending: t.Any) -> t.Generator[t.Any, t.Any, T]:
+    """Finish awaiting an awaitable whose first step (taken by hand) yielded
+    ``pending``: what ``yield from`` does, from its second step on."""
+    while True:
+        try:
+            sent = yield pending
+        except GeneratorExit:
+            steps.close()
+            raise
+        except BaseException as e:  # cancellation included: the awaitable handles it
+            step = partial(steps.throw, e)
+        else:
+            step = partial(steps.send, sent)
+        try:
+            pending = step()
+        except StopIteration as stop:
+            result: T = stop.value
+            return result
+
+
+async def _awaited(awaitable: t.Awaitable[T]) -> T:
+    return await awaitable
 
 
 async def _send_error(send: Send, error: BadRequest) -> None:

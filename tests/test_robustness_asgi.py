@@ -327,6 +327,41 @@ def test_body_guard_sets_a_timer_only_for_a_wait(
     assert body_app.extensions["calls"] == [b"abcdef", b"abcdefgh"]
 
 
+class _PlainAwaitable:
+    """What some servers' ``receive`` returns (granian's future): an awaitable
+    whose ``__await__`` is an iterator without ``send`` or ``throw``."""
+
+    def __init__(self, awaitable: t.Awaitable[Message]) -> None:
+        self._steps = awaitable.__await__()
+
+    def __await__(self) -> _PlainAwaitable:
+        return self
+
+    def __iter__(self) -> _PlainAwaitable:
+        return self
+
+    def __next__(self) -> t.Any:
+        return next(self._steps)
+
+
+@pytest.mark.parametrize(("steps", "status"), [([b"abc", b"def"], 200), ([b"abc", 3.0, b"def"], 408)])
+def test_body_guard_with_a_receive_that_is_not_a_coroutine(
+    body_app: Phial, steps: list[Step], status: int
+) -> None:
+    body_app.config["BODY_TIMEOUT"] = 0.1
+    client = _Client(steps)
+
+    async def main() -> None:
+        await body_app(
+            _scope(headers=[(b"content-length", b"6")]),
+            lambda: _PlainAwaitable(client.receive()),
+            client.send,
+        )
+
+    asyncio.run(main())
+    assert client.status == status
+
+
 def test_body_guard_timer_is_disarmed_after_the_body(body_app: Phial) -> None:
     """The bound is on each wait for the client, not on the view: a view
     slower than ``BODY_TIMEOUT`` after the body has arrived is answered."""

@@ -428,18 +428,23 @@ async def _receive_guarded_body(
         return await _receive_body(receive, limit, app)
 
     async def receive_within() -> Message:
-        steps = receive().__await__()
-        try:
-            pending = steps.send(None)
-        except StopIteration as stop:
-            message: Message = stop.value  # no wait: nothing to bound
-            return message
-        rest = _resume(steps, pending)
+        awaitable: t.Awaitable[Message] = receive()
+        if awaitable.__class__ is types.CoroutineType:
+            # Its first step by hand: a message the server already holds
+            # comes at once, with no timer. (Other awaitables, such as
+            # granian's, may not take ``send``: they are simply awaited.)
+            coro = t.cast("t.Coroutine[t.Any, t.Any, Message]", awaitable)
+            try:
+                pending = coro.send(None)
+            except StopIteration as stop:
+                message: Message = stop.value
+                return message
+            awaitable = _resume(coro, pending)
         if _timeout is not None and asyncio.current_task() is not None:
             # A timer, not wait_for's task and trip through the loop.
             async with _timeout(timeout):
-                return await rest
-        return await asyncio.wait_for(_awaited(rest), timeout)
+                return await awaitable
+        return await asyncio.wait_for(_awaited(awaitable), timeout)
 
     try:
         return await _receive_body(receive_within, limit, app)
@@ -448,9 +453,9 @@ async def _receive_guarded_body(
 
 
 @types.coroutine
-def _resume(steps: t.Generator[t.Any, t.Any, T], pending: t.Any) -> t.Generator[t.Any, t.Any, T]:
-    """Finish awaiting an awaitable whose first step (taken by hand) yielded
-    ``pending``: what ``yield from`` does, from its second step on."""
+def _resume(steps: t.Coroutine[t.Any, t.Any, T], pending: t.Any) -> t.Generator[t.Any, t.Any, T]:
+    """Finish awaiting a coroutine whose first step (taken by hand) yielded
+    ``pending``: what ``await`` does, from its second step on."""
     while True:
         try:
             sent = yield pending

@@ -344,7 +344,9 @@ class _PlainAwaitable:
         return next(self._steps)
 
 
-@pytest.mark.parametrize(("steps", "status"), [([b"abc", b"def"], 200), ([b"abc", 3.0, b"def"], 408)])
+@pytest.mark.parametrize(
+    ("steps", "status"), [([b"abc", b"def"], 200), ([b"abc", 3.0, b"def"], 408)]
+)
 def test_body_guard_with_a_receive_that_is_not_a_coroutine(
     body_app: Phial, steps: list[Step], status: int
 ) -> None:

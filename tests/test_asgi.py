@@ -1158,3 +1158,45 @@ def test_wsgi_bridge_extension_carries_status_line_spelling_and_errors(app: Phia
     # A real server that declares nothing gets plain ASGI messages.
     plain = run_asgi(app, make_scope())
     assert WSGI_BRIDGE not in plain[0]
+
+
+def test_resume_finishes_a_coroutine_started_by_hand() -> None:
+    """``_resume`` (the body guard's second step on) passes values,
+    exceptions and closing through to the coroutine, as ``await`` would."""
+    from phial.asgi import _resume
+
+    loop = asyncio.new_event_loop()
+    events: list[str] = []
+
+    async def waits() -> str:
+        future: asyncio.Future[str] = loop.create_future()
+        try:
+            return await future
+        except KeyError:
+            events.append("thrown")
+            raise
+        finally:
+            events.append("left")
+
+    # A value arrives: it is returned.
+    coro = waits()
+    pending = coro.send(None)
+    rest = _resume(coro, pending)
+    assert rest.send(None) is pending
+    pending.set_result("message")
+    with pytest.raises(StopIteration) as stop:
+        rest.send(None)
+    assert stop.value.value == "message"
+    # An exception thrown in reaches the coroutine.
+    coro = waits()
+    rest = _resume(coro, coro.send(None))
+    rest.send(None)
+    with pytest.raises(KeyError):
+        rest.throw(KeyError("x"))
+    # Closing closes the coroutine.
+    coro = waits()
+    rest = _resume(coro, coro.send(None))
+    rest.send(None)
+    rest.close()
+    assert events == ["left", "thrown", "left", "left"]
+    loop.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import threading
 import time
 import typing as t
@@ -1200,3 +1201,39 @@ def test_resume_finishes_a_coroutine_started_by_hand() -> None:
     rest.close()
     assert events == ["left", "thrown", "left", "left"]
     loop.close()
+
+
+_SEEN: contextvars.ContextVar[str] = contextvars.ContextVar("test_asgi_seen")
+
+
+@pytest.mark.parametrize("waits", [False, True])
+def test_request_steps_all_run_in_the_requests_own_context(waits: bool) -> None:
+    """A request that finishes in its first step and one that waits both run
+    every step in a context of their own: what they set is theirs alone, and
+    the caller's values are visible to them."""
+    app = Phial(__name__)
+
+    @app.get("/")
+    async def index() -> str:
+        before = _SEEN.get("unset")
+        _SEEN.set("view")
+        if waits:
+            await asyncio.sleep(0)
+        return f"{before} {_SEEN.get()} {request.path}"
+
+    async def main() -> tuple[list[Message], str]:
+        _SEEN.set("caller")
+        sent: list[Message] = []
+
+        async def receive() -> Message:
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        async def send(message: t.MutableMapping[str, t.Any]) -> None:
+            sent.append(dict(message))
+
+        await app(make_scope(), receive, send)
+        return sent, _SEEN.get()
+
+    sent, after = asyncio.run(main())
+    assert body_of(sent) == b"caller view /"
+    assert after == "caller"

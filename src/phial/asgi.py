@@ -557,7 +557,12 @@ async def serve_asgi(app: Phial, scope: Scope, receive: Receive, send: Send) -> 
         run = _run_in_lane(app, context, state, scope, environ, receive, send)
     else:
         run = _run_request(app, context, state, scope, environ, refusal, receive, send)
-    await _in_context(context, run, state)
+    # The first step here: most requests finish in it, never waiting.
+    try:
+        pending = context.run(run.send, None)
+    except StopIteration:
+        return
+    await _in_context(context, run, state, pending)
 
 
 def _buffer_size(app: Phial) -> int | None:
@@ -576,24 +581,24 @@ def _stream_body(
 
 @types.coroutine
 def _in_context(
-    context: contextvars.Context, coro: t.Coroutine[t.Any, t.Any, T], state: _PoolState
-) -> t.Generator[t.Any, t.Any, T]:
-    """Await ``coro`` with each of its steps run in ``context``; ``coro``
-    shares ``state`` with its pool jobs (it sets :data:`_cv_pool_state`).
+    context: contextvars.Context,
+    coro: t.Coroutine[t.Any, t.Any, None],
+    state: _PoolState,
+    step: t.Any,
+) -> t.Generator[t.Any, t.Any, None]:
+    """Finish awaiting ``coro``, whose first step (run in ``context`` by the
+    caller) yielded ``step``, with each of its steps run in ``context``;
+    ``coro`` shares ``state`` with its pool jobs (it sets
+    :data:`_cv_pool_state`).
 
     ``asyncio.create_task(context=...)`` does this from Python 3.11 on, at the
     cost of a task and a trip through the loop; this works on 3.10 too and
-    creates nothing but this generator.
+    creates nothing but this generator, and only for a request that waits.
     """
     run = context.run
     value: t.Any = None
     error: BaseException | None = None
     while True:
-        try:
-            step = run(coro.send, value) if error is None else run(coro.throw, error)
-        except StopIteration as stop:
-            result: T = stop.value  # (not t.cast: a call per request)
-            return result
         try:
             value = yield step
             error = None
@@ -601,6 +606,10 @@ def _in_context(
             value = None
             error = e
             yield from _wait_idle(state)
+        try:
+            step = run(coro.send, value) if error is None else run(coro.throw, error)
+        except StopIteration:
+            return
 
 
 def _wait_idle(state: _PoolState) -> t.Generator[t.Any, t.Any, None]:
@@ -972,9 +981,12 @@ async def _serve_websocket(app: Phial, scope: Scope, receive: Receive, send: Sen
     environ = build_environ(scope, BytesIO())
     context = contextvars.copy_context()
     state: _PoolState = [None]
-    await _in_context(
-        context, _run_websocket(app, context, state, scope, environ, receive, send), state
-    )
+    run = _run_websocket(app, context, state, scope, environ, receive, send)
+    try:
+        pending = context.run(run.send, None)
+    except StopIteration:
+        return
+    await _in_context(context, run, state, pending)
 
 
 async def _run_websocket(

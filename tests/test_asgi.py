@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import threading
 import time
 import typing as t
@@ -142,6 +143,137 @@ def test_root_path_not_in_path_is_kept() -> None:
         make_scope(root_path="/app", path="/apple", raw_path=b"/apple"), BytesIO()
     )
     assert environ["PATH_INFO"] == "/apple"
+
+
+_BRIDGE_ERRORS = BytesIO()
+
+#: (scope overrides, whether the common-scope path builds the environ)
+_ENVIRON_CASES: list[tuple[dict[str, t.Any], bool]] = [
+    ({}, True),
+    ({"query_string": b"a=1&b=%20&c=caf%C3%A9"}, True),
+    ({"method": "POST", "scheme": "https"}, True),
+    ({"http_version": "1.0"}, True),
+    ({"http_version": "2"}, True),
+    ({"http_version": "3"}, True),
+    ({"server": ("example.test", None)}, True),
+    ({"server": ["example.test", 8000], "client": ["10.1.2.3", 5555]}, True),
+    ({"extensions": {}}, True),
+    ({"extensions": None}, True),
+    ({"extensions": {"http.response.trailers": {}}}, True),
+    ({"extensions": {"phial.wsgi_bridge": {"errors": _BRIDGE_ERRORS}}}, True),
+    (
+        {
+            "headers": [
+                (b"host", b"example.test"),
+                (b"x-auth", b"dash"),
+                (b"x_auth", b"underscore"),
+                (b"accept", b"text/html"),
+                (b"accept", b"application/json"),
+                (b"cookie", b"a=1"),
+                (b"cookie", b"b=2"),
+                (b"content-type", b"text/plain"),
+                (b"content-length", b"3"),
+                (b"transfer-encoding", b"chunked"),
+            ]
+        },
+        True,
+    ),
+    ({"headers": []}, True),
+    ({"root_path": "/app", "path": "/app/x", "raw_path": b"/app/x"}, False),
+    ({"root_path": "/caf\u00e9", "path": "/caf\u00e9/x", "raw_path": b"/caf%C3%A9/x"}, False),
+    ({"path": "/caf\u00e9/x%2Fy", "raw_path": b"/caf%C3%A9/x%2Fy"}, False),
+    ({"raw_path": b""}, False),
+    ({"raw_path": None}, False),
+    ({"scheme": ""}, False),
+    ({"http_version": "0.9"}, False),
+    ({"server": None}, False),
+    ({"server": None, "scheme": "https"}, False),
+    ({"client": None}, False),
+    ({"server": ()}, False),
+    ({"server": ["/run/app.sock", None]}, True),  # a unix socket
+]
+
+#: Keys the general path fills from a default when the scope leaves them out.
+_OPTIONAL_KEYS = ("raw_path", "root_path", "scheme", "http_version", "method", "server", "client")
+
+
+@pytest.mark.parametrize(("overrides", "common"), _ENVIRON_CASES)
+def test_common_scope_environ_equals_the_general_one(
+    overrides: dict[str, t.Any], common: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The common-scope path gives exactly the general path's environ, keys in
+    the same order (the order of ``request.headers``), and steps aside for
+    every other scope."""
+    from phial import asgi
+
+    scope = make_scope(**overrides)
+    body = BytesIO()
+    assert (asgi._common_environ(scope, body) is not None) is common
+    environ = build_environ(scope, body)
+    monkeypatch.setattr(asgi, "_common_environ", lambda scope, body: None)
+    general = build_environ(scope, body)
+    assert list(environ.items()) == list(general.items())
+    assert environ["wsgi.input"] is body
+    assert environ["asgi.scope"] is scope
+
+
+@pytest.mark.parametrize("key", _OPTIONAL_KEYS)
+def test_scope_without_an_optional_key_takes_the_general_path(
+    key: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from phial import asgi
+
+    scope = make_scope()
+    del scope[key]
+    assert asgi._common_environ(scope, BytesIO()) is None
+    environ = build_environ(scope, BytesIO())
+    assert environ["PATH_INFO"] == "/"
+    assert environ["REQUEST_METHOD"] == "GET"
+
+
+def test_environ_values_from_the_common_scope() -> None:
+    scope = make_scope(
+        method="PUT",
+        scheme="https",
+        http_version="2",
+        path="/a/b",
+        raw_path=b"/a/b",
+        query_string=b"x=1",
+        server=("example.test", None),
+        extensions={"phial.wsgi_bridge": {"errors": _BRIDGE_ERRORS}},
+        headers=[(b"cookie", b"a=1"), (b"cookie", b"b=2"), (b"x_y", b"dropped")],
+    )
+    environ = build_environ(scope, BytesIO())
+    assert (environ["REQUEST_METHOD"], environ["SCRIPT_NAME"], environ["PATH_INFO"]) == (
+        "PUT",
+        "",
+        "/a/b",
+    )
+    assert (environ["QUERY_STRING"], environ["SERVER_PROTOCOL"]) == ("x=1", "HTTP/2")
+    assert (environ["SERVER_NAME"], environ["SERVER_PORT"]) == ("example.test", "")
+    assert (environ["REMOTE_ADDR"], environ["REMOTE_PORT"]) == ("10.1.2.3", "5555")
+    assert environ["wsgi.url_scheme"] == "https"
+    assert environ["wsgi.errors"] is _BRIDGE_ERRORS
+    assert environ["phial.wsgi_bridge"] is True
+    assert environ["HTTP_COOKIE"] == "a=1; b=2"
+    assert "HTTP_X_Y" not in environ
+    # The template the environ is copied from is left as it was.
+    assert build_environ(make_scope(), BytesIO())["wsgi.url_scheme"] == "http"
+
+
+def test_app_call_returns_a_coroutine_for_every_scope_type(app: Phial) -> None:
+    """Servers (and the test client) may hand the call's result to create_task."""
+
+    async def receive() -> Message:
+        return {"type": "http.disconnect"}
+
+    async def send(message: t.MutableMapping[str, t.Any]) -> None:
+        pass
+
+    for kind in ("http", "websocket", "lifespan", "mystery"):
+        call = app({**make_scope(), "type": kind}, receive, send)
+        assert asyncio.iscoroutine(call)
+        call.close()
 
 
 def test_request_sees_scope(app: Phial) -> None:
@@ -1027,3 +1159,81 @@ def test_wsgi_bridge_extension_carries_status_line_spelling_and_errors(app: Phia
     # A real server that declares nothing gets plain ASGI messages.
     plain = run_asgi(app, make_scope())
     assert WSGI_BRIDGE not in plain[0]
+
+
+def test_resume_finishes_a_coroutine_started_by_hand() -> None:
+    """``_resume`` (the body guard's second step on) passes values,
+    exceptions and closing through to the coroutine, as ``await`` would."""
+    from phial.asgi import _resume
+
+    loop = asyncio.new_event_loop()
+    events: list[str] = []
+
+    async def waits() -> str:
+        future: asyncio.Future[str] = loop.create_future()
+        try:
+            return await future
+        except KeyError:
+            events.append("thrown")
+            raise
+        finally:
+            events.append("left")
+
+    # A value arrives: it is returned.
+    coro = waits()
+    pending = coro.send(None)
+    rest = _resume(coro, pending)
+    assert rest.send(None) is pending
+    pending.set_result("message")
+    with pytest.raises(StopIteration) as stop:
+        rest.send(None)
+    assert stop.value.value == "message"
+    # An exception thrown in reaches the coroutine.
+    coro = waits()
+    rest = _resume(coro, coro.send(None))
+    rest.send(None)
+    with pytest.raises(KeyError):
+        rest.throw(KeyError("x"))
+    # Closing closes the coroutine.
+    coro = waits()
+    rest = _resume(coro, coro.send(None))
+    rest.send(None)
+    rest.close()
+    assert events == ["left", "thrown", "left", "left"]
+    loop.close()
+
+
+_SEEN: contextvars.ContextVar[str] = contextvars.ContextVar("test_asgi_seen")
+
+
+@pytest.mark.parametrize("waits", [False, True])
+def test_request_steps_all_run_in_the_requests_own_context(waits: bool) -> None:
+    """A request that finishes in its first step and one that waits both run
+    every step in a context of their own: what they set is theirs alone, and
+    the caller's values are visible to them."""
+    app = Phial(__name__)
+
+    @app.get("/")
+    async def index() -> str:
+        before = _SEEN.get("unset")
+        _SEEN.set("view")
+        if waits:
+            await asyncio.sleep(0)
+        return f"{before} {_SEEN.get()} {request.path}"
+
+    async def main() -> tuple[list[Message], str]:
+        _SEEN.set("caller")
+        sent: list[Message] = []
+
+        async def receive() -> Message:
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        async def send(message: t.MutableMapping[str, t.Any]) -> None:
+            sent.append(dict(message))
+
+        await app(make_scope(), receive, send)
+        return sent, _SEEN.get()
+
+    sent, after = asyncio.run(main())
+    assert body_of(sent) == b"caller view /"
+    assert after == "caller"

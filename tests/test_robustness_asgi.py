@@ -289,6 +289,130 @@ def test_disconnect_while_the_body_stalls_answers_nothing(body_app: Phial) -> No
     assert took < 2
 
 
+def _serve_outside_a_task(app: Phial, scope: dict[str, t.Any], client: _Client) -> None:
+    """Run one request with its coroutine stepped by loop callbacks, as a
+    server might, so no asyncio task is current."""
+    loop = asyncio.new_event_loop()
+    try:
+        coro = app(scope, client.receive, client.send)
+        done = loop.create_future()
+
+        def step(_: object = None) -> None:
+            try:
+                future = coro.send(None)
+            except StopIteration:
+                done.set_result(None)
+            else:
+                future.add_done_callback(lambda _: loop.call_soon(step))
+
+        loop.call_soon(step)
+        loop.run_until_complete(done)
+    finally:
+        loop.close()
+
+
+@pytest.mark.parametrize("where", ["without asyncio.timeout", "outside a task"])
+def test_body_guard_falls_back_to_wait_for(
+    body_app: Phial, monkeypatch: pytest.MonkeyPatch, where: str
+) -> None:
+    """Python 3.10 has no ``asyncio.timeout``, and it needs a task: then each
+    wait is bounded by ``wait_for``, with the same answers."""
+    from phial import asgi
+
+    body_app.config["BODY_TIMEOUT"] = 0.1
+    if where == "without asyncio.timeout":
+        monkeypatch.setattr(asgi, "_timeout", None)
+        serve: t.Callable[[Phial, dict[str, t.Any], _Client], object] = _serve
+    else:
+        serve = _serve_outside_a_task
+    stalled = _Client([b"abc", 3.0, b"def"])
+    serve(body_app, _scope(headers=[(b"content-length", b"6")]), stalled)
+    assert stalled.status == 408
+    assert body_app.extensions["calls"] == []
+    steady = _Client([0.02, b"abc", 0.02, b"def"])
+    serve(body_app, _scope(headers=[(b"content-length", b"6")]), steady)
+    assert (steady.status, steady.body) == (200, b"6")
+
+
+def test_body_guard_sets_a_timer_only_for_a_wait(
+    body_app: Phial, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Messages the server already holds are taken without a timer; each
+    receive that has to wait gets one, and the body arrives intact."""
+    from phial import asgi
+
+    timers: list[float] = []
+    real_timeout = asgi._timeout
+    if real_timeout is None:
+        pytest.skip("asyncio.timeout is Python 3.11+")
+
+    def counting_timeout(delay: float) -> t.Any:
+        timers.append(delay)
+        return real_timeout(delay)
+
+    monkeypatch.setattr(asgi, "_timeout", counting_timeout)
+    body_app.config["BODY_TIMEOUT"] = 5
+    at_once = _Client([b"abc", b"def"])
+    _serve(body_app, _scope(headers=[(b"content-length", b"6")]), at_once)
+    assert (at_once.status, at_once.body, timers) == (200, b"6", [])
+    waits = _Client([0.01, b"abc", 0.01, b"def", b"gh"])
+    _serve(body_app, _scope(headers=[(b"content-length", b"8")]), waits)
+    assert (waits.status, waits.body, timers) == (200, b"8", [5, 5])
+    assert body_app.extensions["calls"] == [b"abcdef", b"abcdefgh"]
+
+
+class _PlainAwaitable:
+    """What some servers' ``receive`` returns (granian's future): an awaitable
+    whose ``__await__`` is an iterator without ``send`` or ``throw``."""
+
+    def __init__(self, awaitable: t.Awaitable[Message]) -> None:
+        self._steps = awaitable.__await__()
+
+    def __await__(self) -> _PlainAwaitable:
+        return self
+
+    def __iter__(self) -> _PlainAwaitable:
+        return self
+
+    def __next__(self) -> t.Any:
+        return next(self._steps)
+
+
+@pytest.mark.parametrize(
+    ("steps", "status"), [([b"abc", b"def"], 200), ([b"abc", 3.0, b"def"], 408)]
+)
+def test_body_guard_with_a_receive_that_is_not_a_coroutine(
+    body_app: Phial, steps: list[Step], status: int
+) -> None:
+    body_app.config["BODY_TIMEOUT"] = 0.1
+    client = _Client(steps)
+
+    async def main() -> None:
+        await body_app(
+            _scope(headers=[(b"content-length", b"6")]),
+            lambda: _PlainAwaitable(client.receive()),
+            client.send,
+        )
+
+    asyncio.run(main())
+    assert client.status == status
+
+
+def test_body_guard_timer_is_disarmed_after_the_body(body_app: Phial) -> None:
+    """The bound is on each wait for the client, not on the view: a view
+    slower than ``BODY_TIMEOUT`` after the body has arrived is answered."""
+
+    @body_app.post("/slow")
+    async def slow() -> str:
+        await asyncio.sleep(0.3)
+        return "done"
+
+    body_app.config["BODY_TIMEOUT"] = 0.1
+    client = _Client([b"abc"])
+    _serve(body_app, _scope(path="/slow", headers=[(b"content-length", b"3")]), client)
+    assert (client.status, client.body) == (200, b"done")
+
+
 # -- 8. streaming stops when the client leaves ----------------------------------------------
 
 

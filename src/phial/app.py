@@ -191,7 +191,9 @@ class Phial(App):
         if len(args) == 2:
             return self.wsgi_app(*args)
         if len(args) == 3:
-            return self.asgi_app(*args)
+            # Arguments by position, not *args: the method is called without
+            # building a bound method and a second tuple.
+            return self.asgi_app(args[0], args[1], args[2])
         if len(args) == 1 and isinstance(args[0], dict) and "type" in args[0]:
             # ASGI 2 (scope) -> (receive, send): what a server that found no ASGI 3
             # mark on __call__ calls (see phial._async.mark_asgi3).

@@ -29,7 +29,9 @@ import concurrent.futures
 import contextvars
 import inspect
 import sys
+import types
 import typing as t
+from asyncio import get_running_loop
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from inspect import CO_COROUTINE
@@ -61,15 +63,15 @@ Send = t.Callable[[Message], t.Awaitable[None]]
 T = t.TypeVar("T")
 
 
-#: Inside a request's context: what its :class:`_InContext` shares with the code
+#: Inside a request's context: what :func:`_in_context` shares with the code
 #: it runs, a one-item list (cheaper per request than an object) holding a
 #: future that is done when the last thread-pool job started there has left the
-#: context. Tasks the request spawns see it too (they copy the context). Not
-#: the _InContext itself: that holds the context, and the cycle would leave
-#: every request's objects to the cyclic garbage collector.
-_cv_pool_state: contextvars.ContextVar[list[asyncio.Future[None] | None]] = contextvars.ContextVar(
-    "phial.asgi_pool_state"
-)
+#: context. Tasks the request spawns see it too (they copy the context). The
+#: request's coroutine sets it, first thing; nothing in it refers to the
+#: context, so no cycle leaves the request's objects to the cyclic garbage
+#: collector.
+_PoolState: t.TypeAlias = "list[asyncio.Future[None] | None]"
+_cv_pool_state: contextvars.ContextVar[_PoolState] = contextvars.ContextVar("phial.asgi_pool_state")
 
 #: Threads for sync callables when ``ASGI_THREAD_POOL_SIZE`` is not configured.
 DEFAULT_THREAD_POOL_SIZE = 40
@@ -96,14 +98,9 @@ WSGI_BRIDGE = "phial.wsgi_bridge"
 _NO_EXTENSIONS: dict[str, t.Any] = {}
 
 
-def serve_asgi(app: Phial, scope: Scope, receive: Receive, send: Send) -> t.Awaitable[None]:
-    """Handle one ASGI connection (``http``, ``websocket`` or ``lifespan``) with ``app``.
-
-    A plain function returning the handler's coroutine: one coroutine less per request.
-    """
+def _serve_other(app: Phial, scope: Scope, receive: Receive, send: Send) -> t.Awaitable[None]:
+    """The coroutine that handles a ``websocket`` or ``lifespan`` connection."""
     kind = scope["type"]
-    if kind == "http":
-        return _serve_http(app, scope, receive, send)
     if kind == "lifespan":
         return _serve_lifespan(app, receive, send)
     if kind == "websocket":
@@ -150,7 +147,8 @@ def call_async(
     if (
         func.__class__ is FunctionType and func.__code__.co_flags & CO_COROUTINE
     ) or is_async_callable(func):
-        return t.cast("t.Awaitable[t.Any]", func(*args, **kwargs))
+        awaitable: t.Awaitable[t.Any] = func(*args, **kwargs)  # (not t.cast: a call less)
+        return awaitable
     return _call_in_pool(app, func, args, kwargs)
 
 
@@ -213,6 +211,84 @@ def build_environ(scope: Scope, body: t.IO[bytes]) -> dict[str, t.Any]:
     Header names containing ``_`` are dropped, as WSGI servers do: in the
     environ ``X_Auth`` and ``X-Auth`` would be the same key.
     """
+    environ = _common_environ(scope, body)
+    if environ is None:
+        environ = _environ_base(scope, body)
+    keys = _HEADER_KEYS
+    for raw_name, raw_value in scope["headers"]:
+        key = keys.get(raw_name)
+        if not key:
+            if key is None:
+                key = _header_key(raw_name)
+            if not key:
+                continue  # a name with "_": dropped
+        value = raw_value.decode("latin-1")
+        if key in environ:
+            # Repeated headers are joined into one value.
+            value = environ[key] + ("; " if key == "HTTP_COOKIE" else ",") + value
+        environ[key] = value
+    return environ
+
+
+def _common_environ(scope: Scope, body: t.IO[bytes]) -> dict[str, t.Any] | None:
+    """:func:`_environ_base` for the scope servers send for a plain request
+    (every key present, no root path, a raw path without escapes, server and
+    client addresses), read with subscripts alone: the same environ (the
+    tests compare both), or ``None`` for any other scope."""
+    try:
+        raw_path: bytes = scope["raw_path"]
+        scheme: str = scope["scheme"]
+        protocol = _PROTOCOLS[scope["http_version"]]
+        server_name, server_port = scope["server"]
+        client_host, client_port = scope["client"]
+        if scope["root_path"] or not raw_path or b"%" in raw_path or not scheme:
+            return None
+        environ = _ENVIRON_TEMPLATE.copy()  # a dict's copy takes its hash table at once
+        environ["REQUEST_METHOD"] = scope["method"]
+        environ["PATH_INFO"] = raw_path.decode("latin-1")
+        environ["QUERY_STRING"] = scope["query_string"].decode("latin-1")
+    except (KeyError, TypeError, ValueError):  # a key left out, an address of None
+        return None
+    environ["SERVER_PROTOCOL"] = protocol
+    environ["wsgi.url_scheme"] = scheme
+    environ["wsgi.input"] = body
+    environ["wsgi.errors"] = sys.stderr
+    environ["asgi.scope"] = scope
+    environ["SERVER_NAME"] = server_name
+    environ["SERVER_PORT"] = str(server_port) if server_port is not None else ""
+    environ["REMOTE_ADDR"] = client_host
+    environ["REMOTE_PORT"] = str(client_port)
+    if "extensions" in scope:
+        _add_bridge(environ, scope)
+    return environ
+
+
+#: The keys of :func:`_common_environ`'s environ, in order, with the values
+#: that never change.
+_ENVIRON_TEMPLATE: dict[str, t.Any] = {
+    "REQUEST_METHOD": "GET",
+    "SCRIPT_NAME": "",
+    "PATH_INFO": "",
+    "QUERY_STRING": "",
+    "SERVER_PROTOCOL": "",
+    "wsgi.version": (1, 0),
+    "wsgi.url_scheme": "",
+    "wsgi.input": None,
+    "wsgi.input_terminated": True,  # the whole body is in ``wsgi.input``
+    "wsgi.errors": None,
+    "wsgi.multithread": True,
+    "wsgi.multiprocess": True,
+    "wsgi.run_once": False,
+    "asgi.scope": None,
+    "SERVER_NAME": "",
+    "SERVER_PORT": "",
+    "REMOTE_ADDR": "",
+    "REMOTE_PORT": "",
+}
+
+
+def _environ_base(scope: Scope, body: t.IO[bytes]) -> dict[str, t.Any]:
+    """The environ for any scope, without the request headers."""
     script_name: str = scope.get("root_path", "")
     if script_name:
         script_name = script_name.encode("utf-8").decode("latin-1")
@@ -243,10 +319,6 @@ def build_environ(scope: Scope, body: t.IO[bytes]) -> dict[str, t.Any]:
         "wsgi.run_once": False,
         "asgi.scope": scope,
     }
-    bridge = (scope.get("extensions") or _NO_EXTENSIONS).get(WSGI_BRIDGE)
-    if bridge is not None:
-        environ["wsgi.errors"] = bridge["errors"]
-        environ[WSGI_BRIDGE] = True
     server = scope.get("server")
     if server:
         environ["SERVER_NAME"] = server[0]
@@ -258,30 +330,27 @@ def build_environ(scope: Scope, body: t.IO[bytes]) -> dict[str, t.Any]:
     if client:
         environ["REMOTE_ADDR"] = client[0]
         environ["REMOTE_PORT"] = str(client[1])
-    keys = _HEADER_KEYS
-    for raw_name, raw_value in scope["headers"]:
-        key = keys.get(raw_name, _END)
-        if key is _END:
-            key = _header_key(raw_name)
-        if key is None:
-            continue
-        value = raw_value.decode("latin-1")
-        if key in environ:
-            value = environ[key] + ("; " if key == "HTTP_COOKIE" else ",") + value
-        environ[key] = value
+    _add_bridge(environ, scope)
     return environ
 
 
-#: Raw header name -> environ key (``None``: dropped); header names repeat across
+def _add_bridge(environ: dict[str, t.Any], scope: Scope) -> None:
+    """Honour the :data:`WSGI_BRIDGE` extension, when the scope declares it."""
+    bridge = (scope.get("extensions") or _NO_EXTENSIONS).get(WSGI_BRIDGE)
+    if bridge is not None:
+        environ["wsgi.errors"] = bridge["errors"]
+        environ[WSGI_BRIDGE] = True
+
+
+#: Raw header name -> environ key (``""``: dropped); header names repeat across
 #: requests, so each is converted once. Bounded: names are client-chosen.
-_HEADER_KEYS: dict[bytes, t.Any] = {}
+_HEADER_KEYS: dict[bytes, str] = {}
 
 
-def _header_key(raw_name: bytes) -> str | None:
+def _header_key(raw_name: bytes) -> str:
     name = raw_name.decode("latin-1")
-    key: str | None
     if "_" in name:
-        key = None
+        key = ""
     else:
         key = name.upper().replace("-", "_")
         if key != "CONTENT_TYPE" and key != "CONTENT_LENGTH":
@@ -339,6 +408,11 @@ async def _receive_body(
     return b"".join(chunks), False
 
 
+#: ``asyncio.timeout`` (Python 3.11+, and only inside a task); else the body
+#: guard falls back to ``asyncio.wait_for``.
+_timeout: t.Any = getattr(asyncio, "timeout", None)
+
+
 async def _receive_guarded_body(
     app: Phial, receive: Receive, limit: int | None
 ) -> tuple[bytes, bool] | tuple[bytes, None] | HTTPException | None:
@@ -346,70 +420,61 @@ async def _receive_guarded_body(
     when the client sends nothing for ``BODY_TIMEOUT`` seconds.
 
     The bound is on each wait, as with nginx's ``client_body_timeout``; the
-    view never runs with a partial body.
+    view never runs with a partial body. A message the server already holds
+    is taken without a timer: only a wait is bounded.
     """
     timeout = app.config.get("BODY_TIMEOUT", DEFAULT_BODY_TIMEOUT)
     if timeout is None:
         return await _receive_body(receive, limit, app)
-    task = asyncio.current_task()
-    guarded: Receive
-    if task is None:  # pragma: no cover - servers run the app in a task
-        guarded = partial(_receive_within_task, receive, timeout)
-    else:
-        guarded = _WaitGuard(task, receive, timeout).receive
+
+    async def receive_within() -> Message:
+        awaitable: t.Awaitable[Message] = receive()
+        if awaitable.__class__ is types.CoroutineType:
+            # Its first step by hand: a message the server already holds
+            # comes at once, with no timer. (Other awaitables, such as
+            # granian's, may not take ``send``: they are simply awaited.)
+            coro = t.cast("t.Coroutine[t.Any, t.Any, Message]", awaitable)
+            try:
+                pending = coro.send(None)
+            except StopIteration as stop:
+                message: Message = stop.value
+                return message
+            awaitable = _resume(coro, pending)
+        if _timeout is not None and asyncio.current_task() is not None:
+            # A timer, not wait_for's task and trip through the loop.
+            async with _timeout(timeout):
+                return await awaitable
+        return await asyncio.wait_for(_awaited(awaitable), timeout)
+
     try:
-        return await _receive_body(guarded, limit, app)
-    except _BodyStalled:
+        return await _receive_body(receive_within, limit, app)
+    except asyncio.TimeoutError:  # not yet the builtin TimeoutError on Python 3.10
         return RequestTimeout(f"The request body did not arrive within {timeout:g} seconds.")
 
 
-class _BodyStalled(Exception):
-    """One wait for the body took longer than ``BODY_TIMEOUT``."""
-
-
-async def _receive_within_task(receive: Receive, timeout: float) -> Message:
-    try:
-        return await asyncio.wait_for(receive(), timeout)
-    except asyncio.TimeoutError:  # not yet the builtin TimeoutError on Python 3.10
-        raise _BodyStalled() from None
-
-
-class _WaitGuard:
-    """Bound each ``receive()`` of the current task by ``timeout`` seconds.
-
-    A timer cancels the task when a wait runs out, and the cancellation is
-    turned into :exc:`_BodyStalled`; a cancellation from anywhere else goes
-    through untouched. This is what ``asyncio.wait_for`` does for the same
-    purpose without its extra task and loop turns per message, which cost
-    more than the rest of a small form request.
-    """
-
-    __slots__ = ("_expired", "_receive", "_task", "_timeout")
-
-    def __init__(self, task: asyncio.Task[t.Any], receive: Receive, timeout: float) -> None:
-        self._task = task
-        self._receive = receive
-        self._timeout = timeout
-        self._expired = False
-
-    def _expire(self) -> None:
-        self._expired = True
-        self._task.cancel()
-
-    async def receive(self) -> Message:
-        handle = asyncio.get_running_loop().call_later(self._timeout, self._expire)
+@types.coroutine
+def _resume(steps: t.Coroutine[t.Any, t.Any, T], pending: t.Any) -> t.Generator[t.Any, t.Any, T]:
+    """Finish awaiting a coroutine whose first step (taken by hand) yielded
+    ``pending``: what ``await`` does, from its second step on."""
+    while True:
         try:
-            return await self._receive()
-        except asyncio.CancelledError:
-            if not self._expired:
-                raise
-            # The cancellation was ours: take it back (Python 3.11+ counts them).
-            uncancel = getattr(self._task, "uncancel", None)
-            if uncancel is not None:
-                uncancel()
-            raise _BodyStalled() from None
-        finally:
-            handle.cancel()
+            sent = yield pending
+        except GeneratorExit:
+            steps.close()
+            raise
+        except BaseException as e:  # cancellation included: the awaitable handles it
+            step = partial(steps.throw, e)
+        else:
+            step = partial(steps.send, sent)
+        try:
+            pending = step()
+        except StopIteration as stop:
+            result: T = stop.value
+            return result
+
+
+async def _awaited(awaitable: t.Awaitable[T]) -> T:
+    return await awaitable
 
 
 async def _send_error(send: Send, error: BadRequest) -> None:
@@ -428,7 +493,14 @@ async def _send_error(send: Send, error: BadRequest) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
-async def _serve_http(app: Phial, scope: Scope, receive: Receive, send: Send) -> None:
+async def serve_asgi(app: Phial, scope: Scope, receive: Receive, send: Send) -> None:
+    """Handle one ASGI connection (``http``, ``websocket`` or ``lifespan``) with ``app``.
+
+    HTTP requests, the common case, are served in this coroutine itself: one
+    call less per request.
+    """
+    if scope["type"] != "http":
+        return await _serve_other(app, scope, receive, send)
     if not app._got_first_request:
         app._finish_setup()
     elif app._classes_changed():
@@ -441,7 +513,7 @@ async def _serve_http(app: Phial, scope: Scope, receive: Receive, send: Send) ->
         length is not None
         or environ["REQUEST_METHOD"] not in _BODILESS_METHODS
         or "HTTP_TRANSFER_ENCODING" in environ
-        or scope.get("http_version") == "2"
+        or environ["SERVER_PROTOCOL"] == "HTTP/2"
     ):
         # A GET or HEAD over HTTP/1 without Content-Length or Transfer-Encoding
         # has no body: it is not waited for (the server's empty message stays
@@ -482,11 +554,17 @@ async def _serve_http(app: Phial, scope: Scope, receive: Receive, send: Send) ->
     # (see call_async), so contexts pushed in a worker thread, as
     # stream_with_context does, pop in the same context they were pushed in.
     context = contextvars.copy_context()
+    state: _PoolState = [None]
     if app._lane and refusal is None:
-        run = _run_in_lane(app, context, scope, environ, receive, send)
+        run = _run_in_lane(app, context, state, scope, environ, receive, send)
     else:
-        run = _run_request(app, context, scope, environ, refusal, receive, send)
-    await _InContext(context, run)
+        run = _run_request(app, context, state, scope, environ, refusal, receive, send)
+    # The first step here: most requests finish in it, never waiting.
+    try:
+        pending = context.run(run.send, None)
+    except StopIteration:
+        return
+    await _in_context(context, run, state, pending)
 
 
 def _buffer_size(app: Phial) -> int | None:
@@ -503,59 +581,61 @@ def _stream_body(
     environ["wsgi.input"] = SyncReader(body)
 
 
-class _InContext:
-    """Await a coroutine with each of its steps run in ``context``.
+@types.coroutine
+def _in_context(
+    context: contextvars.Context,
+    coro: t.Coroutine[t.Any, t.Any, None],
+    state: _PoolState,
+    step: t.Any,
+) -> t.Generator[t.Any, t.Any, None]:
+    """Finish awaiting ``coro``, whose first step (run in ``context`` by the
+    caller) yielded ``step``, with each of its steps run in ``context``;
+    ``coro`` shares ``state`` with its pool jobs (it sets
+    :data:`_cv_pool_state`).
 
     ``asyncio.create_task(context=...)`` does this from Python 3.11 on, at the
-    cost of a task; this works on 3.10 too and creates nothing.
+    cost of a task and a trip through the loop; this works on 3.10 too and
+    creates nothing but this generator, and only for a request that waits.
     """
+    run = context.run
+    value: t.Any = None
+    error: BaseException | None = None
+    while True:
+        try:
+            value = yield step
+            error = None
+        except BaseException as e:  # cancellation included: the coroutine handles it
+            value = None
+            error = e
+            yield from _wait_idle(state)
+        try:
+            step = run(coro.send, value) if error is None else run(coro.throw, error)
+        except StopIteration:
+            return
 
-    __slots__ = ("_context", "_coro", "_state")
 
-    def __init__(self, context: contextvars.Context, coro: t.Coroutine[t.Any, t.Any, t.Any]):
-        self._context = context
-        self._coro = coro
-        self._state: list[asyncio.Future[None] | None] = [None]
-        context.run(_cv_pool_state.set, self._state)
-
-    def __await__(self) -> t.Generator[t.Any, t.Any, t.Any]:
-        run = self._context.run
-        coro = self._coro
-        value: t.Any = None
-        error: BaseException | None = None
-        while True:
-            try:
-                step = run(coro.send, value) if error is None else run(coro.throw, error)
-            except StopIteration as stop:
-                return stop.value
-            try:
-                value = yield step
-                error = None
-            except BaseException as e:  # cancellation included: the coroutine handles it
-                value = None
-                error = e
-                yield from self._wait_idle()
-
-    def _wait_idle(self) -> t.Generator[t.Any, t.Any, None]:
-        """Wait until no pool job is inside the context: an exception thrown in
-        (a cancellation) may arrive while a sync callable still runs there."""
-        busy = self._state[0]
-        while busy is not None and not busy.done():
-            try:
-                yield from asyncio.shield(busy).__await__()
-            except BaseException:  # cancelled again: keep waiting
-                continue
+def _wait_idle(state: _PoolState) -> t.Generator[t.Any, t.Any, None]:
+    """Wait until no pool job is inside the context: an exception thrown in
+    (a cancellation) may arrive while a sync callable still runs there."""
+    busy = state[0]
+    while busy is not None and not busy.done():
+        try:
+            yield from asyncio.shield(busy).__await__()
+        except BaseException:  # cancelled again: keep waiting
+            continue
 
 
 async def _run_request(
     app: Phial,
     context: contextvars.Context,
+    state: _PoolState,
     scope: Scope,
     environ: dict[str, t.Any],
     refusal: HTTPException | None,
     receive: Receive,
     send: Send,
 ) -> None:
+    _cv_pool_state.set(state)
     _cv_server_loop.set(asyncio.get_running_loop())
     ctx = app.request_context(environ)
     ctx._asgi_context = context
@@ -588,6 +668,7 @@ async def _run_request(
 async def _run_in_lane(
     app: Phial,
     context: contextvars.Context,
+    state: _PoolState,
     scope: Scope,
     environ: dict[str, t.Any],
     receive: Receive,
@@ -597,7 +678,8 @@ async def _run_in_lane(
     :mod:`phial._lane`): a plain ``async def`` view is awaited directly and a
     plain return value is sent without a response object when nothing else
     observes the request; anything else goes through the general steps."""
-    _cv_server_loop.set(asyncio.get_running_loop())
+    _cv_pool_state.set(state)
+    _cv_server_loop.set(get_running_loop())
     ctx = RequestContext._open(app, environ)
     ctx._asgi_context = context
     error: BaseException | None = None
@@ -616,7 +698,11 @@ async def _run_in_lane(
                     view = app.view_functions[request.url_rule.endpoint]  # type: ignore[union-attr]  # matched
             if view is not None:
                 try:
-                    rv = await call_async(app, view, **request.view_args)  # type: ignore[arg-type]  # set with the rule
+                    if view.__class__ is FunctionType and view.__code__.co_flags & CO_COROUTINE:
+                        # A plain ``async def`` view, the common case (see call_async).
+                        rv = await view(**request.view_args)  # type: ignore[arg-type]  # set with the rule
+                    else:
+                        rv = await call_async(app, view, **request.view_args)  # type: ignore[arg-type]  # set with the rule
                 except Exception as e:
                     # The general steps handle the error and finish the request.
                     response = await _handled(app, ctx, e)
@@ -888,12 +974,19 @@ async def _serve_websocket(app: Phial, scope: Scope, receive: Receive, send: Sen
         return  # the client left during the handshake
     environ = build_environ(scope, BytesIO())
     context = contextvars.copy_context()
-    await _InContext(context, _run_websocket(app, context, scope, environ, receive, send))
+    state: _PoolState = [None]
+    run = _run_websocket(app, context, state, scope, environ, receive, send)
+    try:
+        pending = context.run(run.send, None)
+    except StopIteration:
+        return
+    await _in_context(context, run, state, pending)
 
 
 async def _run_websocket(
     app: Phial,
     context: contextvars.Context,
+    state: _PoolState,
     scope: Scope,
     environ: dict[str, t.Any],
     receive: Receive,
@@ -902,6 +995,7 @@ async def _run_websocket(
     """Run a websocket view. Before the connection is accepted, an HTTP error
     refuses it (the server answers 403); after, an error closes it with 1011.
     """
+    _cv_pool_state.set(state)
     _cv_server_loop.set(asyncio.get_running_loop())
     ctx = app.request_context(environ)
     ctx._asgi_context = context

@@ -45,10 +45,11 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from ._asgi_body import DEFAULT_BODY_BUFFER_SIZE, ENVIRON_KEY, StreamingBody, SyncReader
 from ._async import _cv_server_loop, is_async_callable
-from ._lane import LANE_STATUSES
+from ._lane import LANE_STATUSES, SPECIAL_METHODS
 from ._routing import MATCHED
 from .ctx import RequestContext
 from .globals import _cv_app, _cv_request, _cv_websocket
+from .signals import request_started
 from .websocket import Websocket, WebsocketDisconnect
 from .wrappers import _SafeHeaders
 
@@ -691,7 +692,13 @@ async def _run_in_lane(
                 app._match_request(ctx, known)
             request = ctx.request
             view: t.Any = None
-            if app._lane_open(ctx):
+            if not (
+                # Only asked when one of these could close the lane (see _lane_open).
+                app.before_request_funcs
+                or app.url_value_preprocessors
+                or request_started.receivers
+                or environ["REQUEST_METHOD"] in SPECIAL_METHODS
+            ) or app._lane_open(ctx):
                 if request.routing_exception is not None:
                     output = app._lane_error_output(ctx, request.routing_exception)
                 else:

@@ -225,9 +225,9 @@ class RouteTable:
         )
 
     def match(self, request: Request) -> bool:
-        """Set ``url_rule`` and ``view_args`` if a literal rule matches; report it."""
-        table = self._table
-        if table is None:
+        """Set ``url_rule`` and ``view_args`` if a literal rule matches; report
+        it. The table is rebuilt first if the URL map changed since."""
+        if self._table is None:
             return False
         if self._app.config["TRUSTED_HOSTS"] is not None:
             # The host must be validated, which happens when the URL map is bound.
@@ -238,23 +238,10 @@ class RouteTable:
             # flags that until its matcher is rebuilt; rebuild both now.
             self._app.url_map.update()
             self.compile()
-            table = self._table
-            if table is None:
-                return False
-        environ = request.environ
-        entries = table.get(environ.get("PATH_INFO") or "/")
-        if entries is None:
-            return False
-        method = environ.get("REQUEST_METHOD", "GET")
-        for rule, defaults in entries:
-            methods = rule.methods
-            if methods is None or method in methods:
-                request.url_rule = rule
-                request.view_args = dict(defaults) if defaults else {}
-                return True
-        # A literal path with the wrong method: the URL map decides between
-        # another rule and 405, and computes the Allow header.
-        return False
+        # The host was validated by the caller, so the table answers (a
+        # literal path with the wrong method is left to the URL map, which
+        # decides between another rule and 405 and computes Allow).
+        return self.match_known(request) is MATCHED
 
     def _match_converters(self, request: Request, environ: t.Any) -> object:
         """Claim a converter rule when exactly one can match.

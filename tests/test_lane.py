@@ -50,6 +50,9 @@ PLAIN_VALUES: dict[str, t.Any] = {
     "lowercase_type": ("text", {"content-type": "application/xml", "x-a": "b"}),
     "all_three": ("gone", 410, {"X-Reason": "moved away", "Content-Type": "text/plain"}),
     "tab_in_value": ("text", {"X-Tab": "a\tb"}),
+    "only_lowercase_type": ("text", {"content-type": "application/xml"}),
+    "only_type_with_tab": ("text", {"Content-Type": "text/plain;\tcharset=utf-8"}),
+    "only_other_header": ("text", {"X-One": "1"}),
     "json_status": ({"error": "nope"}, 400),
     "dates": {"when": datetime.datetime(2020, 1, 2, 3, 4, 5), "id": uuid.UUID(int=7)},
 }

@@ -366,12 +366,13 @@ class Phial(App):
             ):
                 return None
         cls = rv.__class__
+        content_type: str
         if cls is str:
             body = rv.encode()
-            content_type = self._text_content_type
+            content_type = self._text_content_type  # type: ignore[assignment]  # set when the lane runs
         elif cls is bytes:
             body = rv
-            content_type = self._text_content_type
+            content_type = self._text_content_type  # type: ignore[assignment]  # set when the lane runs
         elif (cls is dict or cls is list) and not headers:
             provider = self.json
             if provider.__class__ is not DefaultJSONProvider:
@@ -382,10 +383,15 @@ class Phial(App):
             body, content_type = plain
         else:
             return None
-        assert content_type is not None  # the lane runs only when it is set
         if not headers:
             length = str(len(body))
             return status, [("Content-Type", content_type), ("Content-Length", length)], body
+        if len(headers) == 1:
+            # The usual header dict, {"Content-Type": ...}, without the loop below.
+            value = headers.get("Content-Type")
+            if value.__class__ is str and value.isprintable():
+                length = str(len(body))
+                return status, [("Content-Type", value), ("Content-Length", length)], body
         # Headers given as a dict replace the defaults (see make_response).
         extra: list[tuple[str, str]] = []
         for name, value in headers.items():

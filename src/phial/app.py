@@ -393,21 +393,9 @@ class Phial(App):
                 length = str(len(body))
                 return status, [("Content-Type", value), ("Content-Length", length)], body
         # Headers given as a dict replace the defaults (see make_response).
-        extra: list[tuple[str, str]] = []
-        for name, value in headers.items():
-            if (
-                value.__class__ is not str
-                or name.__class__ is not str
-                or (not value.isprintable() and _HEADER_BREAK.search(value))
-            ):
-                return None  # the general steps apply (or refuse) it
-            lowered = name.lower()
-            if lowered == "content-type":
-                content_type = value
-            elif lowered == "content-length":
-                return None
-            else:
-                extra.append((name, value))
+        rest, content_type, extra = _split_plain_headers(headers, content_type)
+        if rest is not None:
+            return None  # the general steps apply (or refuse) those
         extra.append(("Content-Length", str(len(body))))
         return status, [("Content-Type", content_type), *extra], body
 
@@ -1287,7 +1275,12 @@ def _split_plain_headers(
     extra: list[tuple[str, str]] = []
     rest: dict[str, t.Any] | None = None
     for name, value in headers.items():
-        if value.__class__ is not str or name.__class__ is not str or _HEADER_BREAK.search(value):
+        if (
+            value.__class__ is not str
+            or name.__class__ is not str
+            # A printable value has no line break or NUL: the search is skipped.
+            or (not value.isprintable() and _HEADER_BREAK.search(value))
+        ):
             if rest is None:
                 rest = {}
             rest[name] = value

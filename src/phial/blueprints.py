@@ -27,32 +27,6 @@ class Blueprint(SansioBlueprint):
     Takes the arguments of :class:`phial.sansio.blueprints.Blueprint`.
     """
 
-    def __init__(
-        self,
-        name: str,
-        import_name: str,
-        static_folder: str | os.PathLike[str] | None = None,
-        static_url_path: str | None = None,
-        template_folder: str | os.PathLike[str] | None = None,
-        url_prefix: str | None = None,
-        subdomain: str | None = None,
-        url_defaults: dict[str, t.Any] | None = None,
-        root_path: str | None = None,
-        cli_group: str | None = _sentinel,  # type: ignore[assignment]  # the sentinel means "use the name"
-    ) -> None:
-        super().__init__(
-            name,
-            import_name,
-            static_folder=static_folder,
-            static_url_path=static_url_path,
-            template_folder=template_folder,
-            url_prefix=url_prefix,
-            subdomain=subdomain,
-            url_defaults=url_defaults,
-            root_path=root_path,
-            cli_group=cli_group,
-        )
-
     @cached_property
     def cli(self) -> click.Group:
         """The click group of the blueprint's commands (``@bp.cli.command()``): a

@@ -136,3 +136,8 @@ def test_thread_loop_is_per_thread_and_persistent() -> None:
     worker.join()
     assert other[0] is not here
     other[0].close()
+
+
+def test_app_call_with_four_arguments_explains_itself(app: Phial) -> None:
+    with pytest.raises(TypeError, match="not with 4 arguments"):
+        app({}, None, None, None)

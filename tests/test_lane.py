@@ -575,3 +575,41 @@ def test_replacing_the_request_class_after_the_first_request_is_honoured() -> No
     app.request_class = Tagged
     assert call(app, "/")[2] == b"tagged"
     assert _asgi_get(app, "/")[2] == b"tagged"
+
+
+def test_a_request_class_with_its_own_close_turns_the_lane_off_and_is_closed() -> None:
+    from phial import Request
+
+    closed: list[str] = []
+
+    class Closing(Request):
+        def close(self) -> None:
+            closed.append(self.path)
+            super().close()
+
+    app = Phial(__name__)
+    app.request_class = Closing
+    app.add_url_rule("/", view_func=lambda: "x")
+    assert call(app, "/")[2] == b"x"
+    assert app._lane is False
+    assert closed == ["/"]
+
+
+def test_uploaded_files_are_closed_after_a_lane_request() -> None:
+    import io
+
+    from phial import request
+
+    kept: list[t.Any] = []
+
+    def upload() -> str:
+        kept.append(request.files["doc"])
+        return "stored"
+
+    app = Phial(__name__)
+    app.add_url_rule("/", view_func=upload, methods=["POST"])
+    output = call(app, "/", method="POST", data={"doc": (io.BytesIO(b"x" * 10), "a.txt")})
+    assert output[2] == b"stored"
+    assert app._lane is True
+    assert kept[0].stream.closed
+    assert _cv_request.get(None) is None

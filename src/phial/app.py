@@ -65,6 +65,8 @@ if t.TYPE_CHECKING:
 
 T = t.TypeVar("T")
 _sentinel: t.Any = object()
+#: An argument __call__ was not given.
+_NO_ARG: t.Any = object()
 #: Most callables ``ensure_sync`` remembers before it starts over.
 _SYNC_CACHE_SIZE = 1024
 
@@ -186,21 +188,28 @@ class Phial(App):
     # -- protocol entry points ------------------------------------------------------
 
     @mark_asgi3
-    def __call__(self, *args: t.Any) -> t.Any:
+    def __call__(
+        self, first: t.Any, second: t.Any = _NO_ARG, third: t.Any = _NO_ARG, *rest: t.Any
+    ) -> t.Any:
         """WSGI with ``(environ, start_response)``; ASGI with ``(scope, receive, send)``."""
-        if len(args) == 2:
-            return self.wsgi_app(*args)
-        if len(args) == 3:
-            # Arguments by position, not *args: the method is called without
-            # building a bound method and a second tuple.
-            return self.asgi_app(args[0], args[1], args[2])
-        if len(args) == 1 and isinstance(args[0], dict) and "type" in args[0]:
-            # ASGI 2 (scope) -> (receive, send): what a server that found no ASGI 3
-            # mark on __call__ calls (see phial._async.mark_asgi3).
-            return partial(self.asgi_app, args[0])
+        # Named parameters rather than *args: the common calls bind without
+        # building a tuple, and self.wsgi_app(...) is a method call without a
+        # bound method object.
+        if third is _NO_ARG:
+            if second is not _NO_ARG:
+                return self.wsgi_app(first, second)
+            if isinstance(first, dict) and "type" in first:
+                # ASGI 2 (scope) -> (receive, send): what a server that found no ASGI 3
+                # mark on __call__ calls (see phial._async.mark_asgi3).
+                return partial(self.asgi_app, first)
+            count = 1
+        elif not rest:
+            return self.asgi_app(first, second, third)
+        else:
+            count = 3 + len(rest)
         raise TypeError(
             "A phial app is called as a WSGI app (environ, start_response) or as an"
-            f" ASGI app (scope, receive, send), not with {len(args)} arguments."
+            f" ASGI app (scope, receive, send), not with {count} arguments."
         )
 
     #: The WSGI application, ``app.wsgi_app(environ, start_response)``; wrap
@@ -267,7 +276,11 @@ class Phial(App):
             return False
         if not plain_classes(self.response_class):  # type: ignore[arg-type]  # classes hash
             return False
-        if self.request_class.__init__ is not Request.__init__:
+        if (
+            self.request_class.__init__ is not Request.__init__
+            # The lane's context exit closes nothing (see RequestContext._exit_plain).
+            or self.request_class.close is not Request.close
+        ):
             return False
         cls = type(self)
         return all(

@@ -24,7 +24,6 @@ from .signals import (
     appcontext_tearing_down,
     request_tearing_down,
 )
-from .wrappers import Request as _Request
 
 if t.TYPE_CHECKING:
     from _typeshed.wsgi import WSGIEnvironment
@@ -36,8 +35,6 @@ if t.TYPE_CHECKING:
 
 _sentinel = object()
 _UNSET: t.Any = object()
-#: phial's own Request.close: only needed once the form was parsed.
-_plain_close = _Request.close
 
 
 class _AppCtxGlobals:
@@ -382,39 +379,39 @@ class RequestContext:
         return self
 
     def _exit_plain(self) -> bool:
-        """Pop this context the cheap way when there is nothing to tear down:
-        no teardown functions or receivers at either level, pushed once and
-        still the current context. ``False`` (and nothing done) otherwise:
-        the driver then calls :meth:`pop` (or awaits :meth:`_apop`), which
-        also reports a context popped out of order."""
-        app = self.app
+        """Pop this context the cheap way when there is nothing to do but
+        reset the context variables: no teardown functions or receivers at
+        either level, no parsed files to close, pushed once and still the
+        current context. ``False`` (and nothing done) otherwise: the driver
+        then calls :meth:`pop` (or awaits :meth:`_apop`), which also reports
+        a context popped out of order. (The lane runs only for a request
+        class whose ``close`` is phial's, see ``Phial._lane_allowed``.)"""
         tokens = self._cv_tokens
+        if len(tokens) != 1:
+            return False
+        token, app_ctx = tokens[0]
+        app = self.app
+        request = self.request
         teardown = app.teardown_request_funcs
         if (
-            len(tokens) != 1
-            or (teardown and _hooks_apply(teardown, self.request))
+            (teardown and _hooks_apply(teardown, request))
             or app.teardown_appcontext_funcs
             or request_tearing_down.receivers
             or appcontext_tearing_down.receivers
             or appcontext_popped.receivers
             or _cv_request.get(None) is not self
+            or (
+                app_ctx is not None
+                and (len(app_ctx._cv_tokens) != 1 or _cv_app.get(None) is not app_ctx)
+            )
+            or "files" in request.__dict__
         ):
             return False
-        token, app_ctx = tokens[0]
-        if app_ctx is not None and (
-            len(app_ctx._cv_tokens) != 1 or _cv_app.get(None) is not app_ctx
-        ):
-            return False
-        request = self.request
-        try:
-            if "files" in request.__dict__ or request.__class__.close is not _plain_close:
-                request.close()
-        finally:
-            del tokens[0]
-            _cv_request.reset(token)
-            request.environ["werkzeug.request"] = None
-            if app_ctx is not None:
-                _cv_app.reset(app_ctx._cv_tokens.pop())
+        del tokens[0]
+        _cv_request.reset(token)
+        request.environ["werkzeug.request"] = None
+        if app_ctx is not None:
+            _cv_app.reset(app_ctx._cv_tokens.pop())
         return True
 
     def _close_request(self) -> None:

@@ -9,6 +9,7 @@ import pytest
 
 from phial import Phial
 from phial.globals import _cv_app, _cv_request
+from phial.signals import _LIFECYCLE_SIGNALS, _LifecycleWatch
 
 if t.TYPE_CHECKING:
     from phial.ctx import AppContext, RequestContext
@@ -41,6 +42,16 @@ def req_ctx(app: Phial) -> t.Iterator[RequestContext]:
     """A request context for ``GET /`` pushed for the test."""
     with app.test_request_context() as ctx:
         yield ctx
+
+
+@pytest.fixture(autouse=True)
+def _lifecycle_signals_unheard() -> None:
+    """Start each test as a fresh process would: with the fast lane's record
+    of lifecycle receivers cleared (see phial.signals._LifecycleWatch) when
+    none is connected, so the suite runs the lane's quiet path; a test that
+    connects a receiver sets it again."""
+    if not any(signal.receivers for signal in _LIFECYCLE_SIGNALS):
+        _LifecycleWatch.heard = False
 
 
 @pytest.fixture(autouse=True)

@@ -104,8 +104,8 @@ def spy_lane(app: Phial) -> list[t.Any]:
     seen: list[t.Any] = []
     original = app._lane_output
 
-    def recording(ctx: t.Any, rv: t.Any) -> t.Any:
-        out = original(ctx, rv)
+    def recording(ctx: t.Any, rv: t.Any, quiet: bool = False) -> t.Any:
+        out = original(ctx, rv, quiet)
         seen.append(out)
         return out
 
@@ -613,3 +613,59 @@ def test_uploaded_files_are_closed_after_a_lane_request() -> None:
     assert app._lane is True
     assert kept[0].stream.closed
     assert _cv_request.get(None) is None
+
+
+def test_a_hookless_app_is_quiet_until_a_lifecycle_receiver_connects() -> None:
+    from phial.signals import request_tearing_down
+
+    app = Phial(__name__)
+    app.add_url_rule("/", view_func=lambda: "x")
+    assert call(app, "/")[2] == b"x"
+    assert app._lane_quiet()
+    torn: list[t.Any] = []
+
+    def receiver(sender: t.Any, **kwargs: t.Any) -> None:
+        torn.append(kwargs)
+
+    with request_tearing_down.connected_to(receiver, app):
+        assert not app._lane_quiet()
+        assert call(app, "/")[2] == b"x"
+    assert torn == [{"exc": None}]
+
+
+@pytest.mark.parametrize(
+    "signal_name",
+    ["request_started", "request_finished", "appcontext_popped", "appcontext_tearing_down"],
+)
+def test_receivers_connected_after_the_first_request_are_sent_to(signal_name: str) -> None:
+    from phial import signals
+
+    app = Phial(__name__)
+    app.add_url_rule("/", view_func=lambda: "x")
+    call(app, "/")
+    seen: list[t.Any] = []
+
+    def receiver(sender: t.Any, **kwargs: t.Any) -> None:
+        seen.append(sender)
+
+    with getattr(signals, signal_name).connected_to(receiver, app):
+        assert call(app, "/")[2] == b"x"
+    assert seen == [app]
+
+
+@pytest.mark.parametrize(
+    "hook",
+    [
+        "before_request",
+        "after_request",
+        "teardown_request",
+        "teardown_appcontext",
+        "url_value_preprocessor",
+    ],
+)
+def test_an_app_with_any_hook_is_not_quiet(hook: str) -> None:
+    app = Phial(__name__)
+    app.add_url_rule("/", view_func=lambda: "x")
+    getattr(app, hook)(lambda *args: args[0] if hook == "after_request" else None)
+    assert call(app, "/")[2] == b"x"
+    assert app._lane and not app._lane_quiet()

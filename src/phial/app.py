@@ -43,6 +43,7 @@ from .sansio.app import App
 from .sessions import SecureCookieSessionInterface, SessionInterface
 from .signals import (
     _asend,
+    _LifecycleWatch,
     _send,
     appcontext_tearing_down,
     got_request_exception,
@@ -260,6 +261,22 @@ class Phial(App):
         self._lane_classes = (self.request_class, self.response_class)
         self._text_content_type = _fast_text_content_type(self.response_class)
         self._lane = self._lane_allowed()
+        # Hooks can only be registered before the first request (setup
+        # methods refuse afterwards; the registries themselves are internal),
+        # so whether there are any is decided here, once.
+        self._lane_hookless = not (
+            any(self.before_request_funcs.values())
+            or any(self.after_request_funcs.values())
+            or any(self.teardown_request_funcs.values())
+            or any(self.url_value_preprocessors.values())
+            or self.teardown_appcontext_funcs
+        )
+
+    def _lane_quiet(self) -> bool:
+        """Whether nothing but the view can observe any request of this app:
+        no hooks at all and no receiver ever connected to the request
+        lifecycle's signals. The lane then skips asking for them per request."""
+        return self._lane_hookless and not _LifecycleWatch.heard
 
     def _classes_changed(self) -> bool:
         """Whether ``request_class`` or ``response_class`` was replaced since
@@ -324,13 +341,14 @@ class Phial(App):
         )
 
     def _lane_output(
-        self, ctx: RequestContext, rv: t.Any
+        self, ctx: RequestContext, rv: t.Any, quiet: bool = False
     ) -> tuple[int, list[tuple[str, str]], bytes] | Response | None:
         """What the fast lane sends for the view's return value ``rv``.
 
         ``None`` when something observes the response (``after_request`` or
-        ``after_this_request`` functions, ``request_finished`` receivers): the
-        general steps then finish the request. Otherwise:
+        ``after_this_request`` functions, ``request_finished`` receivers; the
+        first two are not asked for when ``quiet``, see :meth:`_lane_quiet`):
+        the general steps then finish the request. Otherwise:
 
         - when the session was used (or its cookie must be refreshed), the
           response made from ``rv`` with the session saved into it, as the
@@ -344,10 +362,9 @@ class Phial(App):
         """
         after = self.after_request_funcs
         if (
-            (after and _hooks_apply(after, ctx.request))
-            or request_finished.receivers
-            or (ctx._has_after_request_functions and ctx._after_request_functions)
-        ):
+            not quiet
+            and ((after and _hooks_apply(after, ctx.request)) or request_finished.receivers)
+        ) or (ctx._has_after_request_functions and ctx._after_request_functions):
             return None
         session = ctx._session
         if session is None and "HTTP_COOKIE" in ctx.request.environ:

@@ -378,28 +378,33 @@ class RequestContext:
         self._cv_tokens = [(_cv_request.set(self), app_ctx)]
         return self
 
-    def _exit_plain(self) -> bool:
+    def _exit_plain(self, quiet: bool = False) -> bool:
         """Pop this context the cheap way when there is nothing to do but
         reset the context variables: no teardown functions or receivers at
         either level, no parsed files to close, pushed once and still the
         current context. ``False`` (and nothing done) otherwise: the driver
         then calls :meth:`pop` (or awaits :meth:`_apop`), which also reports
         a context popped out of order. (The lane runs only for a request
-        class whose ``close`` is phial's, see ``Phial._lane_allowed``.)"""
+        class whose ``close`` is phial's, see ``Phial._lane_allowed``.)
+        ``quiet`` (from ``Phial._lane_quiet``) skips asking for teardown
+        functions and receivers."""
         tokens = self._cv_tokens
         if len(tokens) != 1:
             return False
         token, app_ctx = tokens[0]
         app = self.app
         request = self.request
-        teardown = app.teardown_request_funcs
         if (
-            (teardown and _hooks_apply(teardown, request))
-            or app.teardown_appcontext_funcs
-            or request_tearing_down.receivers
-            or appcontext_tearing_down.receivers
-            or appcontext_popped.receivers
-            or _cv_request.get(None) is not self
+            not quiet
+            and (
+                (app.teardown_request_funcs and _hooks_apply(app.teardown_request_funcs, request))
+                or app.teardown_appcontext_funcs
+                or request_tearing_down.receivers
+                or appcontext_tearing_down.receivers
+                or appcontext_popped.receivers
+            )
+        ) or (
+            _cv_request.get(None) is not self
             or (
                 app_ctx is not None
                 and (len(app_ctx._cv_tokens) != 1 or _cv_app.get(None) is not app_ctx)

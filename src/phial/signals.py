@@ -60,6 +60,38 @@ message_flashed = _signals.signal("message-flashed")
 """Sent when a message is flashed, with ``message`` and ``category``."""
 
 
+class _LifecycleWatch:
+    """Whether a receiver was ever connected to a signal the request
+    lifecycle sends.
+
+    Until one is, the drivers' fast lane skips asking each of these signals
+    for receivers on every request (see ``Phial._lane_quiet``). Disconnecting
+    is not tracked: once set, the lane asks each signal per request again.
+    """
+
+    heard = False
+
+
+def _heard(signal: Signal, **kwargs: t.Any) -> None:
+    _LifecycleWatch.heard = True
+
+
+#: The signals sent around each request (got_request_exception only leaves the
+#: lane's error path, which asks for its receivers itself).
+_LIFECYCLE_SIGNALS = (
+    request_started,
+    request_finished,
+    request_tearing_down,
+    appcontext_pushed,
+    appcontext_popped,
+    appcontext_tearing_down,
+)
+for _signal in _LIFECYCLE_SIGNALS:
+    # blinker sends receiver_connected from connect(), connect_via() and
+    # connected_to(); _heard is a module function, so the weak reference lives.
+    _signal.receiver_connected.connect(_heard)
+
+
 def _send(
     signal: Signal,
     sender: t.Any,

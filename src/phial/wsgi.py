@@ -16,7 +16,7 @@ from ._lane import SPECIAL_METHODS as _SPECIAL_METHODS
 from ._routing import MATCHED
 from .ctx import RequestContext
 from .globals import _cv_app
-from .signals import request_started
+from .signals import _LifecycleWatch, request_started
 from .wrappers import _SafeHeaders
 
 if t.TYPE_CHECKING:
@@ -39,6 +39,7 @@ def serve_wsgi(
         return _serve_general(app, environ, start_response)
     # The fast lane (see phial._lane): the general steps' effect, with the
     # view called directly when nothing else observes the request.
+    quiet = app._lane_hookless and not _LifecycleWatch.heard  # app._lane_quiet(), inline
     ctx = RequestContext._open(app, environ)
     error: BaseException | None = None
     try:
@@ -49,10 +50,15 @@ def serve_wsgi(
                 app._match_request(ctx, known)
             if (
                 # Only asked when one of these could close the lane (see _lane_open).
-                app.before_request_funcs
-                or app.url_value_preprocessors
-                or request_started.receivers
-                or environ.get("REQUEST_METHOD") in _SPECIAL_METHODS
+                environ.get("REQUEST_METHOD") in _SPECIAL_METHODS
+                or (
+                    not quiet
+                    and (
+                        app.before_request_funcs
+                        or app.url_value_preprocessors
+                        or request_started.receivers
+                    )
+                )
             ) and not app._lane_open(ctx):
                 response = drive(app._full_dispatch(ctx, False))
             elif request.routing_exception is not None:
@@ -74,7 +80,7 @@ def serve_wsgi(
                     rv = drive(app._handle_user_exception(ctx, e, False))
                     response = drive(app._finalize(ctx, rv, False))
                 else:
-                    result = app._lane_output(ctx, rv)
+                    result = app._lane_output(ctx, rv, quiet)
                     if result is None:
                         response = drive(app._finalize(ctx, rv, False))
                     elif isinstance(result, tuple):
@@ -93,7 +99,7 @@ def serve_wsgi(
         if "werkzeug.debug.preserve_context" in environ:
             _preserve_context(environ, ctx)
         # should_ignore_error is not overridden when the lane is allowed.
-        if not ctx._exit_plain():
+        if not ctx._exit_plain(quiet):
             ctx.pop(error)
 
 

@@ -669,3 +669,16 @@ def test_an_app_with_any_hook_is_not_quiet(hook: str) -> None:
     getattr(app, hook)(lambda *args: args[0] if hook == "after_request" else None)
     assert call(app, "/")[2] == b"x"
     assert app._lane and not app._lane_quiet()
+
+
+def test_an_app_class_with_its_own_debug_property_turns_the_lane_off() -> None:
+    class AlwaysDebug(Phial):
+        @property  # type: ignore[override]  # read-only on purpose
+        def debug(self) -> bool:
+            return True
+
+    app = AlwaysDebug(__name__)
+    app.add_url_rule("/", view_func=lambda: {"a": 1})
+    # Debug output is indented, as make_response writes it for a debug app.
+    assert call(app, "/")[2] == b'{\n  "a": 1\n}\n'
+    assert app._lane is False

@@ -9,8 +9,12 @@ the general pipeline sends (the tests compare both).
 
 Whether an app may use the lane at all is decided once, at its first request
 (:meth:`phial.app.Phial._lane_allowed`): overriding any step the lane skips
-sends every request through the general pipeline. Hooks, signal receivers and
-the session are checked on every request, since they may appear at any time.
+sends every request through the general pipeline. Hooks can only be
+registered before the first request, so whether an app has any is decided
+then too. Signal receivers may connect at any time: until one connects to a
+signal of the request lifecycle (``phial.signals._LifecycleWatch``), a
+hookless app's lane asks for neither (:meth:`phial.app.Phial._lane_quiet`);
+afterwards it asks on every request. The session is checked on every request.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ LANE_STEPS = (
     "do_teardown_request",
     "do_teardown_appcontext",
     "log_exception",
+    "debug",  # read from the config directly
 )
 
 

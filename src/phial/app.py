@@ -407,7 +407,7 @@ class Phial(App):
             provider = self.json
             if provider.__class__ is not DefaultJSONProvider:
                 return None
-            plain = provider._plain_body(rv, self.debug)
+            plain = provider._plain_body(rv, self.config["DEBUG"])  # (debug not overridden)
             if plain is None:
                 return None
             body, content_type = plain

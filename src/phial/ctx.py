@@ -360,8 +360,7 @@ class RequestContext:
         phial's constructor (see :meth:`~phial.app.Phial._lane_allowed`)."""
         request_class = app.request_class
         request = request_class.__new__(request_class)
-        request.environ = environ
-        request.shallow = False
+        request.environ = environ  # (shallow: the class says False)
         environ["werkzeug.request"] = request
         self = cls.__new__(cls)
         self.app = app

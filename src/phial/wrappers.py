@@ -192,6 +192,10 @@ class Request(RequestBase):
     headers = _FromEnviron(EnvironHeaders)
     remote_addr = _FromEnviron(lambda e: e.get("REMOTE_ADDR"))
 
+    #: Whether reading the body is refused (see Werkzeug's ``Request``); the
+    #: class default spares the drivers' fast lane a store per request.
+    shallow = False
+
     def __init__(
         self,
         environ: WSGIEnvironment,

@@ -268,8 +268,9 @@ class RouteTable:
         # its strict_slashes is off): such paths are never a certain 404.
         stripped = path[:-1] if path[-1] == "/" and len(path) > 1 else None
         dynamic = self._dynamic
-        # Each bucket already holds the wildcard rules after its own.
-        entries = dynamic.get(path[1:].partition("/")[0])
+        # Each bucket already holds the wildcard rules after its own. (The
+        # path starts with "/": the first segment is the second part.)
+        entries = dynamic.get(path.split("/", 2)[1])
         if entries is None:
             entries = dynamic.get("", _NO_RULES)
         found: _DynamicRule | None = None

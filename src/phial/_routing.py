@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import re
 import typing as t
+import uuid
 
 from werkzeug.exceptions import HTTPException, NotFound
 from werkzeug.routing import Map, ValidationError
+from werkzeug.routing import converters as converters_module
 
 if t.TYPE_CHECKING:
     from werkzeug.routing import MapAdapter, Rule
@@ -95,6 +97,8 @@ class RouteTable:
             # (A map without Werkzeug's change markers cannot be trusted to
             # signal that the table is stale.)
             self._table = None
+            self._dynamic = {}
+            self._complete = False
             return
         self._map = url_map
         default_subdomain = url_map.default_subdomain or ""
@@ -105,13 +109,17 @@ class RouteTable:
         # (a subclass may match differently).
         self._complete = dynamic is not None and type(url_map) is Map
         # Literal rules, and the slash-less paths that redirect to them, win
-        # over any converter rule: the converter matcher defers on these.
-        self._literal_paths = {
+        # over any converter rule: the converter matcher defers on these, and
+        # on each with a slash added (a loose-slash rule may claim it).
+        literal_paths = {
             path
             for rule in rules
-            if not rule.arguments
-            for path in (rule.rule, rule.rule[:-1] if rule.rule.endswith("/") else rule.rule)
+            if "<" not in rule.rule
+            # (With its slashes merged too: Werkzeug matches that form.)
+            for written in {rule.rule, _merge_slashes(rule.rule)}
+            for path in (written, written[:-1] if written.endswith("/") else written)
         }
+        self._literal_paths = literal_paths | {f"{path}/" for path in literal_paths if path}
         for rule in rules:
             if (
                 rule.arguments
@@ -143,18 +151,15 @@ class RouteTable:
     def match_dynamic(self, request: Request) -> None:
         """Match with the URL map through an adapter shared by similar requests.
 
-        A :class:`~werkzeug.routing.MapAdapter` matches whatever path and
-        method it is given, so one bound for this scheme, host and script root
-        serves every such request; building one per request is the costliest
-        part of routing. Sets ``url_rule``/``view_args`` or ``routing_exception``.
+        Called after :meth:`match_known` answered :data:`NO_LITERAL` (the
+        converter rules it tries could not decide the path) or the table
+        could not be used. A :class:`~werkzeug.routing.MapAdapter` matches
+        whatever path and method it is given, so one bound for this scheme,
+        host and script root serves every such request; building one per
+        request is the costliest part of routing. Sets
+        ``url_rule``/``view_args`` or ``routing_exception``.
         """
         environ = request.environ
-        found = self._match_converters(request, environ)
-        if found is _MATCHED:
-            return
-        if found is _NOTHING_MATCHES:
-            request.routing_exception = NotFound()
-            return
         key = (
             environ.get("wsgi.url_scheme", "http"),
             environ.get("HTTP_HOST") or environ.get("SERVER_NAME", ""),
@@ -182,12 +187,14 @@ class RouteTable:
             request.view_args = dict(view_args)
 
     def match_known(self, request: Request) -> object:
-        """The cheapest match: a literal rule, for a request whose Host is
-        absent or seen before, with the table up to date.
+        """The cheapest match: a literal rule, or a converter rule that alone
+        can answer, for a request whose Host is absent or seen before, with
+        the table up to date.
 
-        Returns :data:`MATCHED` (``url_rule`` and ``view_args`` set),
-        :data:`NO_LITERAL` (the host is fine and no literal rule answers this
-        path and method: only converter rules or Werkzeug can) or
+        Returns :data:`MATCHED` (decided: ``url_rule`` and ``view_args`` set,
+        or ``routing_exception`` set to a certain 404), :data:`NO_LITERAL`
+        (the host is fine and neither table decides this path and method:
+        only the URL map can, see :meth:`match_dynamic`) or
         :data:`UNDECIDED` (nothing was concluded: match the general way).
         """
         environ = request.environ
@@ -197,7 +204,8 @@ class RouteTable:
         host = environ.get("HTTP_HOST")
         if host and host not in self._good_hosts:
             return UNDECIDED
-        entries = table.get(environ.get("PATH_INFO") or "/")
+        path = environ.get("PATH_INFO") or "/"
+        entries = table.get(path)
         # The same checks as match() below, in the order that costs least.
         url_map = self._map
         if (
@@ -208,7 +216,7 @@ class RouteTable:
         ):
             return UNDECIDED
         if entries is None:
-            return NO_LITERAL
+            return self._match_converters(request, path, environ.get("REQUEST_METHOD", "GET"))
         method = environ.get("REQUEST_METHOD", "GET")
         for rule, defaults in entries:
             methods = rule.methods
@@ -243,56 +251,61 @@ class RouteTable:
         # decides between another rule and 405 and computes Allow).
         return self.match_known(request) is MATCHED
 
-    def _match_converters(self, request: Request, environ: t.Any) -> object:
+    def _match_converters(self, request: Request, path: str, method: str) -> object:
         """Claim a converter rule when exactly one can match.
 
-        Returns :data:`_MATCHED`, :data:`_NOTHING_MATCHES` when no rule at all
-        could answer the path (a certain 404, only claimed when every rule
-        compiled), or :data:`_UNDECIDED` to let Werkzeug's matcher decide.
+        Returns :data:`MATCHED` (the rule, or a certain 404 when no rule at
+        all could answer the path, only claimed when every rule compiled) or
+        :data:`NO_LITERAL` to let Werkzeug's matcher decide.
         """
-        path = environ.get("PATH_INFO") or "/"
-        if not path.isascii() or "//" in path or path in self._literal_paths:
+        if not path.isascii() or "//" in path or path in self._literal_paths or path[0] != "/":
             # Non-ASCII needs decoding; "//" is merged by a redirect; a literal
-            # rule (or its slash-less form) takes precedence over converters.
-            return _UNDECIDED
+            # rule (or its slash-less form, or the form with a slash added)
+            # takes precedence over converters; Werkzeug adds a missing
+            # leading slash.
+            return NO_LITERAL
         # With a trailing slash, a rule without one may still match it (when
         # its strict_slashes is off): such paths are never a certain 404.
-        stripped = path[:-1] if path.endswith("/") and len(path) > 1 else None
-        if stripped is not None and stripped in self._literal_paths:
-            return _UNDECIDED
-        first = path[1:].partition("/")[0]
+        stripped = path[:-1] if path[-1] == "/" and len(path) > 1 else None
         dynamic = self._dynamic
-        # Each bucket already holds the wildcard rules after its own.
-        entries = dynamic.get(first)
+        # Each bucket already holds the wildcard rules after its own. (The
+        # path starts with "/": the first segment is the second part.)
+        entries = dynamic.get(path.split("/", 2)[1])
         if entries is None:
-            entries = dynamic.get("", [])
+            entries = dynamic.get("", _NO_RULES)
         found: _DynamicRule | None = None
         match: re.Match[str] | None = None
         for entry in entries:
             m = entry.regex.fullmatch(path)
             if m is not None:
                 if found is not None or not entry.eligible:
-                    return _UNDECIDED  # another rule could answer: Werkzeug decides
+                    return NO_LITERAL  # another rule could answer: Werkzeug decides
                 found, match = entry, m
             elif (entry.without_slash is not None and entry.without_slash.fullmatch(path)) or (
                 stripped is not None and entry.regex.fullmatch(stripped)
             ):
-                return _UNDECIDED  # a slash redirect, or a loose-slash match
+                return NO_LITERAL  # a slash redirect, or a loose-slash match
         if found is None or match is None:
-            return _NOTHING_MATCHES if self._complete else _UNDECIDED
+            if self._complete:
+                request.routing_exception = NotFound()
+                return MATCHED
+            return NO_LITERAL
         methods = found.rule.methods
-        if methods is not None and environ.get("REQUEST_METHOD", "GET") not in methods:
-            return _UNDECIDED
+        if methods is not None and method not in methods:
+            return NO_LITERAL
         try:
-            view_args = {
-                name: found.converters[name].to_python(value)
-                for name, value in match.groupdict().items()
-            }
-        except ValidationError:
-            return _UNDECIDED
+            view_args = found.convert(match)
+        except (ValidationError, ValueError):
+            # Refused by the converter (or an int too long for int()):
+            # Werkzeug decides what that means.
+            return NO_LITERAL
         request.url_rule = found.rule
         request.view_args = view_args
-        return _MATCHED
+        return MATCHED
+
+
+#: The bucket of a map without wildcard rules.
+_NO_RULES: list[_DynamicRule] = []
 
 
 def _endpoint_count(url_map: t.Any) -> int:
@@ -305,16 +318,11 @@ MATCHED = object()
 NO_LITERAL = object()
 UNDECIDED = object()
 
-#: Outcomes of the converter matcher.
-_MATCHED = object()
-_NOTHING_MATCHES = object()
-_UNDECIDED = object()
-
 
 class _DynamicRule:
     """A converter rule with the regular expression of its whole path."""
 
-    __slots__ = ("converters", "eligible", "regex", "rule", "without_slash")
+    __slots__ = ("convert", "converters", "eligible", "regex", "rule", "without_slash")
 
     def __init__(
         self,
@@ -327,10 +335,77 @@ class _DynamicRule:
         self.rule = rule
         self.regex = regex
         self.converters = converters
+        #: The view arguments from a match of :attr:`regex`.
+        self.convert = _view_args_maker(regex, converters)
         #: Whether a match may be claimed; an ineligible match defers to Werkzeug.
         self.eligible = eligible
         #: For a rule ending in "/": the path Werkzeug redirects to it from.
         self.without_slash = without_slash
+
+
+#: Werkzeug's converters whose ``to_python`` is a plain function of the
+#: matched text when built with default arguments, by class name; looked up
+#: in :data:`werkzeug.routing.converters`, the module that defines them.
+_INLINE: dict[str, t.Callable[[str], t.Any] | None] = {
+    "UnicodeConverter": None,  # the text itself
+    "IntegerConverter": int,
+    "FloatConverter": float,
+    "UUIDConverter": uuid.UUID,
+}
+
+
+def _inline_conversion(converter: t.Any) -> tuple[bool, t.Callable[[str], t.Any] | None]:
+    """``(True, function)`` when ``converter`` is one of Werkzeug's built-in
+    converters built with default arguments, whose ``to_python`` that function
+    (``None``: no conversion) equals for any text its regex matches;
+    ``(False, None)`` for any other converter, whose ``to_python`` must run."""
+    cls = type(converter)
+    name = cls.__name__
+    if name not in _INLINE or getattr(converters_module, name, None) is not cls:
+        return False, None
+    try:
+        default = cls(converter.map)
+    except Exception:  # pragma: no cover - the built-in classes take a map alone
+        return False, None
+    # Same settings as a default instance (min, max, length...), so the same
+    # regex and the same to_python.
+    if vars(converter) != vars(default):
+        return False, None
+    return True, _INLINE[name]
+
+
+def _view_args_maker(
+    regex: re.Pattern[str], converters: dict[str, t.Any]
+) -> t.Callable[[re.Match[str]], dict[str, t.Any]]:
+    """The function that turns a match of ``regex`` (a rule's path, one named
+    group per converter) into the rule's view arguments: Werkzeug's built-in
+    converters with default arguments are applied inline, any other
+    converter's ``to_python`` is called."""
+    names = list(regex.groupindex)
+    functions: dict[str, t.Callable[[str], t.Any] | None] = {}
+    for name in names:
+        inline, function = _inline_conversion(converters[name])
+        functions[name] = function if inline else converters[name].to_python
+    if not any(functions.values()):
+        return re.Match.groupdict  # text only: the groups as they are
+    if len(names) == 1 and regex.groupindex[names[0]] == 1:
+        name = names[0]
+        function = functions[name]
+        assert function is not None  # checked above: some function is set
+
+        def one(match: re.Match[str]) -> dict[str, t.Any]:
+            return {name: function(match[1])}
+
+        return one
+    pairs = list(functions.items())
+
+    def many(match: re.Match[str]) -> dict[str, t.Any]:
+        return {
+            name: match[name] if function is None else function(match[name])
+            for name, function in pairs
+        }
+
+    return many
 
 
 #: ``<name>``, ``<conv:name>`` or ``<conv(args):name>`` in a rule string.
@@ -347,14 +422,16 @@ def _compile_dynamic(
     with_defaults = {rule.endpoint for rule in rules if rule.defaults}
     buckets: dict[str, list[_DynamicRule]] = {}
     for rule in rules:
-        if not rule.arguments:
+        if "<" not in rule.rule:
+            # A literal rule (any arguments come from its defaults): the
+            # matcher defers on its paths (see RouteTable.compile).
             continue
         if rule.host is not None or (rule.subdomain or "") != default_subdomain:
             continue  # never matches without host or subdomain matching
         converters: dict[str, t.Any] | None = getattr(rule, "_converters", None)
         if (
             converters is None
-            or set(converters) != set(rule.arguments)
+            or set(converters) != {m.group(1) for m in _VARIABLE.finditer(rule.rule)}
             or not rule.rule.isascii()
             or not rule.rule.startswith("/")
         ):
@@ -369,12 +446,15 @@ def _compile_dynamic(
         )
         pattern: list[str] = []
         position = 0
+        # A path with "//" never reaches the regex (the matcher defers on it),
+        # so the literal parts are written with their slashes merged: that is
+        # the form of a "//" rule that such paths may match.
         for m in _VARIABLE.finditer(rule.rule):
-            pattern.append(re.escape(rule.rule[position : m.start()]))
+            pattern.append(re.escape(_merge_slashes(rule.rule[position : m.start()])))
             name = m.group(1)
             pattern.append(f"(?P<{name}>{converters[name].regex})")
             position = m.end()
-        tail = rule.rule[position:]
+        tail = _merge_slashes(rule.rule[position:])
         try:
             regex = re.compile("".join(pattern) + re.escape(tail))
             without_slash = (
@@ -391,6 +471,13 @@ def _compile_dynamic(
     # segment is a converter: join them once here rather than per request.
     wildcard = buckets.get("", [])
     return {key: entries if key == "" else entries + wildcard for key, entries in buckets.items()}
+
+
+def _merge_slashes(text: str) -> str:
+    """``text`` with each run of slashes written as one."""
+    while "//" in text:
+        text = text.replace("//", "/")
+    return text
 
 
 def _decode_path(value: str) -> str:

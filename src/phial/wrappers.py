@@ -720,6 +720,10 @@ class _SafeHeaders(Headers):
     add_header = add
 
 
+#: Makes a header object without running ``__init__`` (see Response._from_bytes).
+_new_headers = Headers.__new__
+
+
 def _header_items(arg: t.Any, kwargs: dict[str, t.Any]) -> list[tuple[str, t.Any]]:
     """``(key, value)`` pairs from what ``extend``/``update`` accept."""
     items: list[tuple[str, t.Any]] = []
@@ -784,12 +788,16 @@ class Response(ResponseBase):
         content_type=...)`` builds, header order included.
         """
         rv = cls.__new__(cls)
-        headers = _SafeHeaders()
-        headers._list = [
-            ("Content-Type", content_type),
-            *extra_headers,
-            ("Content-Length", str(len(body))),
-        ]
+        # An empty _SafeHeaders() is only its list; made without __init__.
+        headers = _new_headers(_SafeHeaders)
+        if extra_headers:
+            headers._list = [
+                ("Content-Type", content_type),
+                *extra_headers,
+                ("Content-Length", str(len(body))),
+            ]
+        else:
+            headers._list = [("Content-Type", content_type), ("Content-Length", str(len(body)))]
         rv.headers = headers
         if status_code == 200:
             rv._status = "200 OK"

@@ -13,7 +13,7 @@ import json as _json
 import typing as t
 
 from ..globals import _cv_app, current_app
-from .provider import JSONProvider, _default
+from .provider import DefaultJSONProvider, JSONProvider, _default
 
 if t.TYPE_CHECKING:
     from werkzeug.wrappers import Response
@@ -113,7 +113,14 @@ def jsonify(*args: t.Any, **kwargs: t.Any) -> Response:
     :raises RuntimeError: Outside an application context.
     :raises TypeError: If both positional and keyword arguments are given.
     """
-    provider = _current_provider()
-    if provider is None:
-        provider = current_app.json  # raises the proxy's explanation of the missing context
+    ctx = _cv_app.get(None)
+    if ctx is None:
+        # Raises the proxy's explanation of the missing context.
+        return current_app.json.response(*args, **kwargs)
+    provider = ctx.app.json
+    if provider.__class__ is DefaultJSONProvider and "response" not in provider.__dict__:
+        # Exactly the default provider: its response(), without repacking
+        # the arguments (a subclass or an instance may replace response(); it
+        # is then called).
+        return provider._jsonify(args, kwargs)
     return provider.response(*args, **kwargs)

@@ -249,19 +249,62 @@ class DefaultJSONProvider(JSONProvider):
         compact = self.compact
         if (compact is False or (compact is None and debug)) or _c_make_encoder is None:
             return None
+        cached = self._compact_encoder()
+        try:
+            chunks = cached[1](obj, 0)
+        except Exception:
+            return None
+        return f"{''.join(chunks)}\n".encode(), cached[2]
+
+    def _compact_encoder(self) -> tuple[tuple[t.Any, ...], t.Any, str]:
+        """``(settings, C encoder, Content-Type)`` for compact output with the
+        current settings; made again when one of them changed."""
         key = (self.default, self.ensure_ascii, self.sort_keys, self.mimetype)
-        cached = self.__dict__.get("_c_encoder")
+        cached: tuple[tuple[t.Any, ...], t.Any, str] | None = self.__dict__.get("_c_encoder")
         if cached is None or cached[0] != key:
             encode_str = _c_encode_ascii if self.ensure_ascii else _c_encode_text
             encoder = _c_make_encoder(
                 None, self.default, encode_str, None, ":", ",", self.sort_keys, False, True
             )
             cached = self.__dict__["_c_encoder"] = (key, encoder, _content_type(self.mimetype))
-        try:
-            chunks = cached[1](obj, 0)
-        except Exception:
-            return None
-        return f"{''.join(chunks)}\n".encode(), cached[2]
+        return cached
+
+    def _jsonify(self, args: tuple[t.Any, ...], kwargs: dict[str, t.Any]) -> Response:
+        """:meth:`response` for :func:`phial.json.jsonify` when the provider is
+        exactly this class: the same response, in fewer steps for the common
+        case (compact output from an app that builds responses directly)."""
+        if kwargs:
+            if args:
+                raise TypeError("app.json.response() takes either args or kwargs, not both")
+            obj: t.Any = kwargs
+        elif len(args) == 1:
+            obj = args[0]
+        else:
+            obj = list(args) if args else None
+        app = self._app
+        compact = self.compact
+        if (
+            (compact is True or (compact is None and not app.debug))
+            and _c_make_encoder is not None
+            and getattr(app, "_text_content_type", None) is not None
+        ):
+            # _compact_encoder() inlined: the settings checked, no call.
+            cached = self.__dict__.get("_c_encoder")
+            if cached is None or cached[0] != (
+                self.default,
+                self.ensure_ascii,
+                self.sort_keys,
+                self.mimetype,
+            ):
+                cached = self._compact_encoder()
+            try:
+                chunks = cached[1](obj, 0)
+            except Exception:
+                pass  # the general encoder below raises its own error
+            else:
+                body = f"{''.join(chunks)}\n".encode()
+                return app.response_class._from_bytes(body, cached[2])  # type: ignore[attr-defined, no-any-return]  # phial's Response
+        return self._response_for(obj)
 
     def response(self, *args: t.Any, **kwargs: t.Any) -> Response:
         """Serialize the arguments as JSON and return a response with
@@ -272,7 +315,10 @@ class DefaultJSONProvider(JSONProvider):
         ends with a newline, as curl-friendly output should. See
         :meth:`JSONProvider.response` for how the arguments are interpreted.
         """
-        obj = self._prepare_response_obj(args, kwargs)
+        return self._response_for(self._prepare_response_obj(args, kwargs))
+
+    def _response_for(self, obj: t.Any) -> Response:
+        """The response :meth:`response` gives for the one object ``obj``."""
         app = self._app
         if type(self).dumps is DefaultJSONProvider.dumps:
             if getattr(app, "_text_content_type", None) is not None:

@@ -75,13 +75,14 @@ def _decode_tokens(joined: bytes) -> list[str]:
     return text.split("\x00")
 
 
-def parse_urlencoded(body: bytes) -> t.Iterable[tuple[str, str]]:
-    """The ``(name, value)`` fields of an urlencoded ``body``, in order."""
+def split_urlencoded(body: bytes) -> list[str]:
+    """The fields of an urlencoded ``body``, in order, as one list of names
+    and values alternately: ``["name", "value", "name", "value", ...]``."""
     if not body.isascii():
         try:
             body.decode()
         except UnicodeDecodeError:
-            return ()
+            return []
     separators = body.translate(None, _NOT_SEPARATORS)
     count = len(separators)
     if count & 1 and separators == _REGULAR[:count]:
@@ -89,8 +90,7 @@ def parse_urlencoded(body: bytes) -> t.Iterable[tuple[str, str]]:
         # has a second one): one translation makes the NUL-joined tokens.
         texts = _decode_tokens(body.translate(_TOKENIZE))
         if len(texts) == count + 1:
-            pairs = iter(texts)
-            return zip(pairs, pairs, strict=False)
+            return texts
     if b"+" in body:
         body = body.replace(b"+", b" ")
     tokens: list[bytes] = []
@@ -100,10 +100,15 @@ def parse_urlencoded(body: bytes) -> t.Iterable[tuple[str, str]]:
             tokens.append(name)
             tokens.append(value)
     if not tokens:
-        return ()
+        return []
     texts = _decode_tokens(b"\x00".join(tokens))
     if len(texts) != len(tokens):
         # A NUL in a name or value (raw or as "%00") split it: decode each alone.
         texts = [_decode(_unescape(token) if b"%" in token else token) for token in tokens]
-    pairs = iter(texts)
+    return texts
+
+
+def parse_urlencoded(body: bytes) -> t.Iterable[tuple[str, str]]:
+    """The ``(name, value)`` fields of an urlencoded ``body``, in order."""
+    pairs = iter(split_urlencoded(body))
     return zip(pairs, pairs, strict=False)

@@ -32,7 +32,8 @@ from werkzeug.wrappers import Response as ResponseBase
 from . import json
 from ._asgi_body import ENVIRON_KEY, BlockingBodyRead
 from ._formparser import FormDataParser
-from ._urlencoded import parse_urlencoded
+from ._multidict import from_tokens, one_field
+from ._urlencoded import split_urlencoded
 from .globals import _cv_app
 
 if t.TYPE_CHECKING:
@@ -104,6 +105,49 @@ class _FormPart(t.Generic[_V]):
         if value is None:
             value = d[self.name] = obj.parameter_storage_class()  # type: ignore[attr-defined]  # used on Request only
         return value
+
+
+class _QueryArgs:
+    """``args``: the query string's arguments, parsed on first read, then a
+    plain instance attribute (this non-data descriptor steps aside once the
+    instance dict holds them; assigning and deleting work as with Werkzeug's
+    cached property).
+
+    An ASCII query string, with the default ``parameter_storage_class``, is
+    parsed by :func:`phial._urlencoded.split_urlencoded` into phial's
+    :class:`~phial._multidict.ImmutableMultiDict`, which gives what Werkzeug's
+    parser gives; anything else goes through Werkzeug's ``args``.
+    """
+
+    __doc__: str | None
+
+    @t.overload
+    def __get__(self, obj: None, owner: type | None = None) -> _QueryArgs: ...
+    @t.overload
+    def __get__(self, obj: object, owner: type | None = None) -> MultiDict[str, str]: ...
+    def __get__(self, obj: object | None, owner: type | None = None) -> t.Any:
+        if obj is None:
+            return self
+        raw = obj.environ.get("QUERY_STRING", "")  # type: ignore[attr-defined]  # used on Request only
+        d = obj.__dict__
+        if (
+            type(raw) is str
+            and raw.isascii()
+            and "query_string" not in d  # else it was assigned: it is what to parse
+            and obj.parameter_storage_class is ImmutableMultiDict  # type: ignore[attr-defined]  # used on Request only
+        ):
+            if "&" in raw or "%" in raw or "+" in raw:
+                value = from_tokens(split_urlencoded(raw.encode()))
+            elif raw:
+                # One field without escapes, the usual case.
+                name, _, field = raw.partition("=")
+                value = one_field(name, field)
+            else:
+                value = from_tokens([])
+            d["args"] = value
+            return value
+        # Werkzeug's cached property, which stores what it parses as above.
+        return super(Request, obj).args  # type: ignore[misc]  # obj is a Request
 
 
 def _decode_wsgi_str(value: str) -> str:
@@ -273,23 +317,7 @@ class Request(RequestBase):
     def max_form_parts(self, value: int | None) -> None:
         self._max_form_parts = value
 
-    @cached_property
-    def args(self) -> MultiDict[str, str]:
-        """The query string's arguments, parsed on first access.
-
-        A plain query (ASCII, no ``%`` escapes, no ``+``) is split directly,
-        which is what parsing it would give; anything else goes through
-        Werkzeug's parser.
-        """
-        raw = self.query_string
-        if raw.isascii() and b"%" not in raw and b"+" not in raw:
-            pairs = []
-            for part in raw.decode("ascii").split("&"):
-                if part:
-                    name, _, value = part.partition("=")
-                    pairs.append((name, value))
-            return self.parameter_storage_class(pairs)
-        return super().args
+    args = _QueryArgs()
 
     form = _FormPart[ImmutableMultiDict[str, str]](
         """The form fields of a ``multipart/form-data`` or
@@ -318,7 +346,7 @@ class Request(RequestBase):
         if body is None:
             super()._load_form_data()
             return
-        d["form"] = ImmutableMultiDict(parse_urlencoded(body))
+        d["form"] = from_tokens(split_urlencoded(body))
         # ``files`` is made empty on first read; ``stream`` is the body read to
         # its end (as after the form parser), made from this on first read.
         d["_form_body"] = body

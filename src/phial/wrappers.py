@@ -336,47 +336,47 @@ class Request(RequestBase):
         An urlencoded body with a declared ``Content-Length`` within
         :attr:`max_content_length` and :attr:`max_form_memory_size` that nothing
         has read yet is read once and parsed in memory by
-        :func:`phial._urlencoded.parse_urlencoded`, which gives what the form
+        :func:`phial._urlencoded.split_urlencoded`, which gives what the form
         parser would. Every other body goes through :attr:`form_data_parser_class`.
         """
         d = self.__dict__
         if "form" in d:
             return
-        body = self._urlencoded_body()
-        if body is None:
-            super()._load_form_data()
-            return
-        d["form"] = from_tokens(split_urlencoded(body))
-        # ``files`` is made empty on first read; ``stream`` is the body read to
-        # its end (as after the form parser), made from this on first read.
-        d["_form_body"] = body
-
-    def _urlencoded_body(self) -> bytes | None:
-        """The body, read now, if :meth:`_load_form_data` may parse it itself;
-        ``None`` when the form parser must (and nothing was read)."""
+        # One method, not two, and the usual case first: this runs on every
+        # request that reads a form.
         environ = self.environ
-        if environ.get("CONTENT_TYPE") != _URLENCODED and (
-            "CONTENT_TYPE" not in environ or self.mimetype != _URLENCODED
-        ):
-            return None
-        d = self.__dict__
         declared = environ.get("CONTENT_LENGTH")
         if (
-            not declared
-            or not declared.isdigit()
-            or not declared.isascii()
-            or len(declared) > 18
-            or not self._plain_form_hooks
-            or self.parameter_storage_class is not ImmutableMultiDict
-            or self.form_data_parser_class is not FormDataParser
-            or self.shallow
-            or "stream" in d  # read (or about to be) by someone else
-            or "_cached_data" in d
-            or "_form_body" in d  # parsed once already (``form`` was deleted)
-            or environ.get(ENVIRON_KEY) is not None  # an ASGI body still to receive
+            (
+                environ.get("CONTENT_TYPE") == _URLENCODED
+                or ("CONTENT_TYPE" in environ and self.mimetype == _URLENCODED)
+            )
+            and declared
+            and declared.isdigit()
+            and declared.isascii()
+            and len(declared) <= 18
+            and self._plain_form_hooks
+            and self.parameter_storage_class is ImmutableMultiDict
+            and self.form_data_parser_class is FormDataParser
+            and not self.shallow
+            and "stream" not in d  # read (or about to be) by someone else
+            and "_cached_data" not in d
+            and "_form_body" not in d  # parsed once already (``form`` was deleted)
+            and environ.get(ENVIRON_KEY) is None  # no ASGI body still to receive
         ):
-            return None
-        length = int(declared)
+            body = self._read_urlencoded(environ, int(declared))
+            if body is not None:
+                d["form"] = from_tokens(split_urlencoded(body))
+                # ``files`` is made empty on first read; ``stream`` is the body
+                # read to its end (as after the form parser), made from this on
+                # first read.
+                d["_form_body"] = body
+                return
+        super()._load_form_data()
+
+    def _read_urlencoded(self, environ: WSGIEnvironment, length: int) -> bytes | None:
+        """The body, read now, when it is within the limits; ``None`` (and
+        nothing read) when the form parser must answer (413)."""
         # max_content_length and max_form_memory_size, read at once (the
         # class does not override them: see _plain_form_hooks).
         limit = self._max_content_length
@@ -391,7 +391,7 @@ class Request(RequestBase):
             if memory is None:
                 memory = config["MAX_FORM_MEMORY_SIZE"]
         if (limit is not None and length > limit) or (memory is not None and length > memory):
-            return None  # the form parser answers 413
+            return None
         stream = environ.get("wsgi.input")
         if stream is None:
             return None

@@ -117,9 +117,11 @@ class _QueryArgs:
     parsed by :func:`phial._urlencoded.split_urlencoded` into phial's
     :class:`~phial._multidict.ImmutableMultiDict`, which gives what Werkzeug's
     parser gives; anything else goes through Werkzeug's ``args``.
-    """
 
-    __doc__: str | None
+    A query string that is not UTF-8 (raw bytes a client sent unescaped) is
+    a 400 Bad Request; Werkzeug's parser lets its UnicodeDecodeError escape,
+    which Flask answers with a 500.
+    """
 
     @t.overload
     def __get__(self, obj: None, owner: type | None = None) -> _QueryArgs: ...
@@ -147,7 +149,10 @@ class _QueryArgs:
             d["args"] = value
             return value
         # Werkzeug's cached property, which stores what it parses as above.
-        return super(Request, obj).args  # type: ignore[misc]  # obj is a Request
+        try:
+            return super(Request, obj).args  # type: ignore[misc]  # obj is a Request
+        except UnicodeDecodeError:
+            raise BadRequest("The query string is not valid UTF-8.") from None
 
 
 def _decode_wsgi_str(value: str) -> str:

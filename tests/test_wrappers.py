@@ -370,6 +370,27 @@ def test_args_get_with_type(app: Phial, client: FlaskClient) -> None:
     assert client.get("/?q=a+b%21").get_json() == {"page": 1, "size": 10, "q": "a b!"}
 
 
+def test_args_and_form_as_json_are_werkzeugs(app: Phial, client: FlaskClient) -> None:
+    from werkzeug.datastructures import ImmutableMultiDict
+
+    from phial import jsonify
+
+    @app.post("/")
+    def index() -> t.Any:
+        return jsonify(args=request.args, form=request.form)
+
+    @app.post("/werkzeug")
+    def werkzeug() -> t.Any:
+        return jsonify(
+            args=ImmutableMultiDict(request.args.items(multi=True)),
+            form=ImmutableMultiDict(request.form.items(multi=True)),
+        )
+
+    for url in ("/", "/werkzeug"):
+        rv = client.post(f"{url}?x=1&x=2&y=", data={"a": ["1", "2"], "b": "x"})
+        assert rv.get_json() == {"args": {"x": "1", "y": ""}, "form": {"a": "1", "b": "x"}}
+
+
 def test_values_combine_args_and_form(app: Phial) -> None:
     with app.app_context():
         environ = _form_environ(b"a=form&b=2")

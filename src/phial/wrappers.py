@@ -118,9 +118,9 @@ class _QueryArgs:
     :class:`~phial._multidict.ImmutableMultiDict`, which gives what Werkzeug's
     parser gives; anything else goes through Werkzeug's ``args``.
 
-    A query string that is not UTF-8 (raw bytes a client sent unescaped) is
-    a 400 Bad Request; Werkzeug's parser lets its UnicodeDecodeError escape,
-    which Flask answers with a 500.
+    Unlike Flask, a query string that is not UTF-8 (raw bytes a client sent
+    unescaped) is a 400 Bad Request; Werkzeug's parser lets its
+    UnicodeDecodeError escape, which Flask answers with a 500.
     """
 
     @t.overload

@@ -70,6 +70,8 @@ def from_tokens(tokens: list[str]) -> ImmutableMultiDict[str, str]:
     """The fields of ``tokens``, names and values alternately, in order (what
     ``ImmutableMultiDict(pairs)`` holds)."""
     rv: ImmutableMultiDict[str, str] = _new(ImmutableMultiDict)
+    if not tokens:
+        return rv
     pairs = iter(tokens)
     # zip() without ``strict=``: the keyword argument alone doubles its cost
     # here, and ``tokens`` has an even length by construction.

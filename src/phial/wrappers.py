@@ -130,13 +130,15 @@ class _QueryArgs:
     def __get__(self, obj: object | None, owner: type | None = None) -> t.Any:
         if obj is None:
             return self
-        raw = obj.environ.get("QUERY_STRING", "")  # type: ignore[attr-defined]  # used on Request only
         d = obj.__dict__
+        if "query_string" in d:
+            # Read (so the environ's) or assigned: it is what Werkzeug parses.
+            data = d["query_string"]
+            raw = data.decode() if type(data) is bytes and data.isascii() else None
+        else:
+            raw = obj.environ.get("QUERY_STRING", "")  # type: ignore[attr-defined]  # used on Request only
         if (
-            type(raw) is str
-            and raw.isascii()
-            and "query_string" not in d  # else it was assigned: it is what to parse
-            and obj.parameter_storage_class is ImmutableMultiDict  # type: ignore[attr-defined]  # used on Request only
+            type(raw) is str and raw.isascii() and obj.parameter_storage_class is ImmutableMultiDict  # type: ignore[attr-defined]  # used on Request only
         ):
             if "&" in raw or "%" in raw or "+" in raw:
                 value = from_tokens(split_urlencoded(raw.encode()))

@@ -114,7 +114,8 @@ class _QueryArgs:
     cached property).
 
     An ASCII query string, with the default ``parameter_storage_class``, is
-    parsed by :func:`phial._urlencoded.split_urlencoded` into phial's
+    parsed by :func:`phial._urlencoded.split_urlencoded` (or, for one field
+    without escapes, split at its ``=``) into phial's
     :class:`~phial._multidict.ImmutableMultiDict`, which gives what Werkzeug's
     parser gives; anything else goes through Werkzeug's ``args``.
 
@@ -137,9 +138,8 @@ class _QueryArgs:
             raw = data.decode() if type(data) is bytes and data.isascii() else None
         else:
             raw = obj.environ.get("QUERY_STRING", "")  # type: ignore[attr-defined]  # used on Request only
-        if (
-            type(raw) is str and raw.isascii() and obj.parameter_storage_class is ImmutableMultiDict  # type: ignore[attr-defined]  # used on Request only
-        ):
+        storage = obj.parameter_storage_class  # type: ignore[attr-defined]  # used on Request only
+        if type(raw) is str and raw.isascii() and storage is ImmutableMultiDict:
             if "&" in raw or "%" in raw or "+" in raw:
                 value = from_tokens(split_urlencoded(raw.encode()))
             elif raw:
@@ -382,8 +382,9 @@ class Request(RequestBase):
         super()._load_form_data()
 
     def _read_urlencoded(self, environ: WSGIEnvironment, length: int) -> bytes | None:
-        """The body, read now, when it is within the limits; ``None`` (and
-        nothing read) when the form parser must answer (413)."""
+        """The body, read now; ``None`` (and nothing read) when the form parser
+        must take it: a body over a limit (it answers 413), no app context to
+        read the limits from, no input stream."""
         # max_content_length and max_form_memory_size, read at once (the
         # class does not override them: see _plain_form_hooks).
         limit = self._max_content_length
@@ -398,7 +399,7 @@ class Request(RequestBase):
             if memory is None:
                 memory = config["MAX_FORM_MEMORY_SIZE"]
         if (limit is not None and length > limit) or (memory is not None and length > memory):
-            return None
+            return None  # the form parser answers 413
         stream = environ.get("wsgi.input")
         if stream is None:
             return None

@@ -104,3 +104,33 @@ def test_unescape_is_unquote_to_bytes(data: bytes) -> None:
 def test_fields(body: bytes, fields: list[tuple[str, str]]) -> None:
     assert list(parse_urlencoded(body)) == fields
     assert form(body) == werkzeug_form(body)
+
+
+@pytest.mark.parametrize(
+    ("body", "general"),
+    [
+        (b"a=1", False),
+        (b"a=1&b=%32+x&c=", False),
+        (b"=&=", False),
+        (b"a=1&b", True),  # a field without "="
+        (b"a=1=2", True),  # a second "="
+        (b"a=1&&b=2", True),  # an empty field
+        (b"a=%00", True),  # a NUL splits a token: each is decoded alone
+        (b"a=1&" * 1024 + b"a=1", True),  # more fields than the regular pattern holds
+    ],
+)
+def test_regular_bodies_skip_the_general_path(
+    body: bytes, general: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from phial import _urlencoded
+
+    calls: list[bytes] = []
+    decode_tokens = _urlencoded._decode_tokens
+
+    def spy(joined: bytes) -> list[str]:
+        calls.append(joined)
+        return decode_tokens(joined)
+
+    monkeypatch.setattr(_urlencoded, "_decode_tokens", spy)
+    assert form(body) == werkzeug_form(body)
+    assert bool(calls) is general

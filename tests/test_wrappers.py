@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_urlencoded import PIECES
-from werkzeug.exceptions import NotFound
+from werkzeug.exceptions import BadRequest, NotFound
 from werkzeug.wrappers import Request as WzRequest
 from werkzeug.wrappers import Response as WzResponse
 
@@ -215,7 +215,207 @@ def test_args_match_werkzeugs_parser(app: Phial, query: str) -> None:
         ours = ctx.request.args
         theirs = WerkzeugRequest(ctx.request.environ, populate_request=False).args
         assert list(ours.items(multi=True)) == list(theirs.items(multi=True))
-        assert type(ours) is type(theirs)
+        assert _kind(ours) == _kind(theirs)
+        assert repr(ours) == repr(theirs)
+
+
+def _args_outcome(cls: type[WzRequest], environ: dict[str, t.Any], first: bool = False) -> t.Any:
+    """What ``cls(environ).args`` gives (contents, name, repr), or the
+    exception it raises (phial's 400 for a query string that is not UTF-8
+    stands for Werkzeug's UnicodeDecodeError); ``first``: after reading
+    ``query_string``."""
+    try:
+        req = cls(dict(environ), populate_request=False)
+        if first:
+            req.query_string  # noqa: B018  # reading it is the point
+        args = req.args
+    except BadRequest:
+        return UnicodeDecodeError
+    except Exception as e:  # the outcome to compare, whatever it is
+        return type(e)
+    return list(args.lists()), _kind(args), repr(args)
+
+
+#: Query strings for every branch of ``args``: none, one plain field, several,
+#: escapes, "+", repeated names, blank names and values, ";", NULs, non-ASCII
+#: text (taken by Werkzeug's parser) and bytes that are not UTF-8 (Werkzeug's
+#: parser raises).
+QUERIES = [
+    "", "page=3", "page", "=", "=3", "a=1=2", "&", "a=1&", "&a", "a=1&b=2", "a=1&a=2&b=",
+    "a&=x&&b=c=d", "x=%41%20b&y=c+d", "q=caf%C3%A9", "name=%ZZ", "k=v;w=z", "a=%00&b=\x00",
+    "a=%ff%C3&b=%ED%A0%80", "a+b=c+d", "%26=%3D", "a=%", "q=caf\xc3\xa9", "a=\xff",
+    "a=\xc3\xbc&b=%C3",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("first", [False, True])
+@pytest.mark.parametrize("query", QUERIES)
+def test_args_are_werkzeugs(query: str, first: bool) -> None:
+    # A WSGI server hands the query string over as latin-1 decoded bytes.
+    environ = {"QUERY_STRING": query.encode().decode("unicode_escape")}
+    assert _args_outcome(Request, environ, first) == _args_outcome(WzRequest, environ, first)
+
+
+@settings(max_examples=300, deadline=None, database=None)
+@given(st.lists(st.sampled_from(PIECES), max_size=20).map(b"".join))
+def test_args_are_werkzeugs_for_any_query(raw: bytes) -> None:
+    environ = {"QUERY_STRING": raw.decode("latin-1")}
+    assert _args_outcome(Request, environ) == _args_outcome(WzRequest, environ)
+
+
+def test_args_are_werkzeugs_for_seeded_random_queries() -> None:
+    import random
+
+    rng = random.Random(20261124)
+    alphabet = "ab=&+%;2Fcf0\x00"
+    for _ in range(3000):
+        query = "".join(rng.choice(alphabet) for _ in range(rng.randrange(14)))
+        environ = {"QUERY_STRING": query}
+        assert _args_outcome(Request, environ) == _args_outcome(WzRequest, environ), query
+
+
+@pytest.mark.parametrize("query", ["page=3", "a=1&a=2", "a=%41+b", ""])
+def test_args_with_another_storage_class_are_werkzeugs(query: str) -> None:
+    from werkzeug.datastructures import MultiDict
+
+    class Mutable(Request):
+        parameter_storage_class = MultiDict
+
+    class WzMutable(WzRequest):
+        parameter_storage_class = MultiDict
+
+    environ = {"QUERY_STRING": query}
+    args = Mutable(environ).args
+    assert type(args) is MultiDict
+    assert list(args.lists()) == list(WzMutable(environ).args.lists())
+
+
+@pytest.mark.parametrize("errors", ["strict", "ignore", "surrogateescape"])
+def test_args_with_other_encoding_errors_are_werkzeugs(errors: str) -> None:
+    class Ours(Request):
+        encoding_errors = errors
+
+    class Theirs(WzRequest):
+        encoding_errors = errors
+
+    for query in QUERIES:
+        environ = {"QUERY_STRING": query.encode().decode("unicode_escape")}
+        assert _args_outcome(Ours, environ) == _args_outcome(Theirs, environ), query
+
+
+def test_args_fast_path_and_its_fallbacks() -> None:
+    from werkzeug.datastructures import ImmutableMultiDict
+
+    from phial import _multidict
+
+    # ASCII query strings are parsed by phial into its own ImmutableMultiDict...
+    for query in ("", "page=3", "a=1&b=%32+x"):
+        assert type(Request({"QUERY_STRING": query}).args) is _multidict.ImmutableMultiDict
+    # ...anything else by Werkzeug's parser.
+    assert type(Request({"QUERY_STRING": "q=caf\xc3\xa9"}).args) is ImmutableMultiDict
+    req = Request({"QUERY_STRING": "a=1"})
+    req.query_string = "a=2".encode("utf-16")  # Werkzeug's parser says what this gives
+    with pytest.raises(BadRequest):
+        req.args  # noqa: B018  # parsing is the point
+    # The query string read first (it is then cached) does not turn the fast path off.
+    req = Request({"QUERY_STRING": "a=1&b=%32"})
+    assert req.query_string == b"a=1&b=%32"
+    assert type(req.args) is _multidict.ImmutableMultiDict
+    assert req.args.to_dict() == {"a": "1", "b": "2"}
+
+
+def test_args_of_a_query_string_that_is_not_utf8_is_400(app: Phial, client: FlaskClient) -> None:
+    @app.get("/")
+    def index() -> dict[str, t.Any]:
+        return request.args.to_dict()
+
+    with pytest.raises(BadRequest, match="not valid UTF-8"):
+        Request({"QUERY_STRING": "a=\xff"}).args  # noqa: B018  # parsing is the point
+    rv = client.get("/", environ_overrides={"QUERY_STRING": "a=\xff"})
+    assert rv.status_code == 400
+    assert b"not valid UTF-8" in rv.data
+    # Escaped, the same byte is a value (re-escaped, as Werkzeug gives it).
+    assert client.get("/?a=%ff").get_json() == {"a": "%FF"}
+
+
+@pytest.mark.parametrize("query", [b"b=%32", b"b", b"", "b=\xc3\xbc".encode("latin-1")])
+def test_args_parse_an_assigned_query_string(query: bytes) -> None:
+    ours = Request({"QUERY_STRING": "a=1"})
+    ours.query_string = query
+    theirs = WzRequest({"QUERY_STRING": "a=1"})
+    theirs.query_string = query
+    assert list(ours.args.lists()) == list(theirs.args.lists())
+    assert list(ours.args.lists()) != [("a", ["1"])]
+
+
+def test_args_without_a_query_string() -> None:
+    args = Request({}).args
+    assert _kind(args) == ("ImmutableMultiDict", True)
+    assert not args
+
+
+def test_args_of_a_query_string_that_is_not_a_str() -> None:
+    # Not WSGI: Werkzeug's parser reads it through phial's query_string, as str().
+    assert list(Request({"QUERY_STRING": 5}).args.lists()) == [("5", [""])]
+
+
+def test_args_are_a_plain_attribute_once_parsed() -> None:
+    from werkzeug.datastructures import ImmutableMultiDict
+
+    req = Request({"QUERY_STRING": "a=1"})
+    args = req.args
+    assert req.__dict__["args"] is args
+    assert req.args is args
+    req.args = ImmutableMultiDict([("b", "2")])
+    assert req.args.to_dict() == {"b": "2"}
+    del req.args
+    assert req.args.to_dict() == {"a": "1"}
+
+
+def test_args_get_with_type(app: Phial, client: FlaskClient) -> None:
+    @app.get("/")
+    def index() -> dict[str, t.Any]:
+        return {
+            "page": request.args.get("page", 1, type=int),
+            "size": request.args.get("size", 10, type=int),
+            "q": request.args.get("q"),
+        }
+
+    assert client.get("/?page=3&size=x").get_json() == {"page": 3, "size": 10, "q": None}
+    assert client.get("/?q=a+b%21").get_json() == {"page": 1, "size": 10, "q": "a b!"}
+
+
+def test_args_and_form_as_json_are_werkzeugs(app: Phial, client: FlaskClient) -> None:
+    from werkzeug.datastructures import ImmutableMultiDict
+
+    from phial import jsonify
+
+    @app.post("/")
+    def index() -> t.Any:
+        return jsonify(args=request.args, form=request.form)
+
+    @app.post("/werkzeug")
+    def werkzeug() -> t.Any:
+        return jsonify(
+            args=ImmutableMultiDict(request.args.items(multi=True)),
+            form=ImmutableMultiDict(request.form.items(multi=True)),
+        )
+
+    for url in ("/", "/werkzeug"):
+        rv = client.post(f"{url}?x=1&x=2&y=", data={"a": ["1", "2"], "b": "x"})
+        assert rv.get_json() == {"args": {"x": "1", "y": ""}, "form": {"a": "1", "b": "x"}}
+
+
+def test_values_combine_args_and_form(app: Phial) -> None:
+    with app.app_context():
+        environ = _form_environ(b"a=form&b=2")
+        environ["QUERY_STRING"] = "a=query&c=3"
+        ours = Request(environ).values
+        environ = _form_environ(b"a=form&b=2")
+        environ["QUERY_STRING"] = "a=query&c=3"
+        theirs = WzRequest(environ).values
+        assert list(ours.lists()) == list(theirs.lists())
+        assert ours.to_dict() == theirs.to_dict() == {"a": "query", "b": "2", "c": "3"}
 
 
 # -- the urlencoded fast path ---------------------------------------------------------
@@ -250,6 +450,14 @@ class _GeneralPath(Request):
         return super().make_form_data_parser()
 
 
+def _kind(value: t.Any) -> tuple[str, bool]:
+    """What a parsed ``args``/``form`` looks like from outside: phial's own
+    ImmutableMultiDict is a subclass of Werkzeug's with the same name."""
+    from werkzeug.datastructures import ImmutableMultiDict
+
+    return type(value).__name__, isinstance(value, ImmutableMultiDict)
+
+
 def _parsed(cls: type[Request], environ: dict[str, t.Any]) -> t.Any:
     req = cls(environ)
     try:
@@ -257,9 +465,9 @@ def _parsed(cls: type[Request], environ: dict[str, t.Any]) -> t.Any:
     except Exception as e:  # the outcome to compare, whatever it is
         return type(e), getattr(e, "code", None)
     return (
-        type(form),
+        _kind(form),
         list(form.lists()),
-        type(req.files),
+        _kind(req.files),
         list(req.files.lists()),
         req.get_data(),
         req.stream.read(),

@@ -26,8 +26,14 @@ import typing as t
 from codecs import escape_decode
 from urllib.parse import unquote_to_bytes
 
-#: Every byte but the two separators, for ``bytes.translate`` to delete.
-_NOT_SEPARATORS = bytes(b for b in range(256) if b not in b"&=")
+#: Every byte but the two separators becomes ``x``, which ``bytes.translate``
+#: then deletes (quicker than deleting the 254 other bytes by name).
+_SEPARATORS_ONLY = bytes(b if b in b"&=" else 0x78 for b in range(256))
+
+#: Byte values, for ``in`` tests: ``37 in data`` is a ``memchr``, where
+#: ``b"%" in data`` takes the slower substring path.
+_PERCENT = ord("%")
+_PLUS = ord("+")
 
 #: The separators of a body whose every field is ``name=value``, for up to
 #: 1,024 fields: ``=&=&...=``.
@@ -66,7 +72,7 @@ def _decode(data: bytes) -> str:
 
 def _decode_tokens(joined: bytes) -> list[str]:
     """The NUL-joined tokens in ``joined``, unescaped and decoded."""
-    if b"%" in joined:
+    if _PERCENT in joined:
         joined = _unescape(joined)
     try:
         text = joined.decode()
@@ -75,23 +81,33 @@ def _decode_tokens(joined: bytes) -> list[str]:
     return text.split("\x00")
 
 
-def parse_urlencoded(body: bytes) -> t.Iterable[tuple[str, str]]:
-    """The ``(name, value)`` fields of an urlencoded ``body``, in order."""
+def split_urlencoded(body: bytes) -> list[str]:
+    """The fields of an urlencoded ``body``, in order, as one list of names
+    and values alternately: ``["name", "value", "name", "value", ...]``."""
     if not body.isascii():
         try:
             body.decode()
         except UnicodeDecodeError:
-            return ()
-    separators = body.translate(None, _NOT_SEPARATORS)
+            return []
+    separators = body.translate(_SEPARATORS_ONLY).translate(None, b"x")
     count = len(separators)
     if count & 1 and separators == _REGULAR[:count]:
         # Every field is "name=value" (no field is empty, none lacks "=" or
         # has a second one): one translation makes the NUL-joined tokens.
-        texts = _decode_tokens(body.translate(_TOKENIZE))
+        # (What _decode_tokens does, written out: this is the usual body.)
+        joined = body.translate(_TOKENIZE)
+        if _PERCENT in joined:
+            try:
+                joined = escape_decode(joined.replace(b"\\", b"\\\\").replace(b"%", b"\\x"))[0]
+            except ValueError:
+                joined = unquote_to_bytes(joined)
+        try:
+            texts = joined.decode().split("\x00")
+        except UnicodeDecodeError:
+            texts = _decode(joined).split("\x00")
         if len(texts) == count + 1:
-            pairs = iter(texts)
-            return zip(pairs, pairs, strict=False)
-    if b"+" in body:
+            return texts
+    if _PLUS in body:
         body = body.replace(b"+", b" ")
     tokens: list[bytes] = []
     for field in body.split(b"&"):
@@ -100,10 +116,15 @@ def parse_urlencoded(body: bytes) -> t.Iterable[tuple[str, str]]:
             tokens.append(name)
             tokens.append(value)
     if not tokens:
-        return ()
+        return []
     texts = _decode_tokens(b"\x00".join(tokens))
     if len(texts) != len(tokens):
         # A NUL in a name or value (raw or as "%00") split it: decode each alone.
-        texts = [_decode(_unescape(token) if b"%" in token else token) for token in tokens]
-    pairs = iter(texts)
+        texts = [_decode(_unescape(token) if _PERCENT in token else token) for token in tokens]
+    return texts
+
+
+def parse_urlencoded(body: bytes) -> t.Iterable[tuple[str, str]]:
+    """The ``(name, value)`` fields of an urlencoded ``body``, in order."""
+    pairs = iter(split_urlencoded(body))
     return zip(pairs, pairs, strict=False)

@@ -32,7 +32,8 @@ from werkzeug.wrappers import Response as ResponseBase
 from . import json
 from ._asgi_body import ENVIRON_KEY, BlockingBodyRead
 from ._formparser import FormDataParser
-from ._urlencoded import parse_urlencoded
+from ._multidict import from_tokens, one_field
+from ._urlencoded import split_urlencoded
 from .globals import _cv_app
 
 if t.TYPE_CHECKING:
@@ -104,6 +105,56 @@ class _FormPart(t.Generic[_V]):
         if value is None:
             value = d[self.name] = obj.parameter_storage_class()  # type: ignore[attr-defined]  # used on Request only
         return value
+
+
+class _QueryArgs:
+    """``args``: the query string's arguments, parsed on first read, then a
+    plain instance attribute (this non-data descriptor steps aside once the
+    instance dict holds them; assigning and deleting work as with Werkzeug's
+    cached property).
+
+    An ASCII query string, with the default ``parameter_storage_class``, is
+    parsed by :func:`phial._urlencoded.split_urlencoded` (or, for one field
+    without escapes, split at its ``=``) into phial's
+    :class:`~phial._multidict.ImmutableMultiDict`, which gives what Werkzeug's
+    parser gives; anything else goes through Werkzeug's ``args``.
+
+    Unlike Flask, a query string that is not UTF-8 (raw bytes a client sent
+    unescaped) is a 400 Bad Request; Werkzeug's parser lets its
+    UnicodeDecodeError escape, which Flask answers with a 500.
+    """
+
+    @t.overload
+    def __get__(self, obj: None, owner: type | None = None) -> _QueryArgs: ...
+    @t.overload
+    def __get__(self, obj: object, owner: type | None = None) -> MultiDict[str, str]: ...
+    def __get__(self, obj: object | None, owner: type | None = None) -> t.Any:
+        if obj is None:
+            return self
+        d = obj.__dict__
+        if "query_string" in d:
+            # Read (so the environ's) or assigned: it is what Werkzeug parses.
+            data = d["query_string"]
+            raw = data.decode() if type(data) is bytes and data.isascii() else None
+        else:
+            raw = obj.environ.get("QUERY_STRING", "")  # type: ignore[attr-defined]  # used on Request only
+        storage = obj.parameter_storage_class  # type: ignore[attr-defined]  # used on Request only
+        if type(raw) is str and raw.isascii() and storage is ImmutableMultiDict:
+            if "&" in raw or "%" in raw or "+" in raw:
+                value = from_tokens(split_urlencoded(raw.encode()))
+            elif raw:
+                # One field without escapes, the usual case.
+                name, _, field = raw.partition("=")
+                value = one_field(name, field)
+            else:
+                value = from_tokens([])
+            d["args"] = value
+            return value
+        # Werkzeug's cached property, which stores what it parses as above.
+        try:
+            return super(Request, obj).args  # type: ignore[misc]  # obj is a Request
+        except UnicodeDecodeError:
+            raise BadRequest("The query string is not valid UTF-8.") from None
 
 
 def _decode_wsgi_str(value: str) -> str:
@@ -277,23 +328,7 @@ class Request(RequestBase):
     def max_form_parts(self, value: int | None) -> None:
         self._max_form_parts = value
 
-    @cached_property
-    def args(self) -> MultiDict[str, str]:
-        """The query string's arguments, parsed on first access.
-
-        A plain query (ASCII, no ``%`` escapes, no ``+``) is split directly,
-        which is what parsing it would give; anything else goes through
-        Werkzeug's parser.
-        """
-        raw = self.query_string
-        if raw.isascii() and b"%" not in raw and b"+" not in raw:
-            pairs = []
-            for part in raw.decode("ascii").split("&"):
-                if part:
-                    name, _, value = part.partition("=")
-                    pairs.append((name, value))
-            return self.parameter_storage_class(pairs)
-        return super().args
+    args = _QueryArgs()
 
     form = _FormPart[ImmutableMultiDict[str, str]](
         """The form fields of a ``multipart/form-data`` or
@@ -312,47 +347,48 @@ class Request(RequestBase):
         An urlencoded body with a declared ``Content-Length`` within
         :attr:`max_content_length` and :attr:`max_form_memory_size` that nothing
         has read yet is read once and parsed in memory by
-        :func:`phial._urlencoded.parse_urlencoded`, which gives what the form
+        :func:`phial._urlencoded.split_urlencoded`, which gives what the form
         parser would. Every other body goes through :attr:`form_data_parser_class`.
         """
         d = self.__dict__
         if "form" in d:
             return
-        body = self._urlencoded_body()
-        if body is None:
-            super()._load_form_data()
-            return
-        d["form"] = ImmutableMultiDict(parse_urlencoded(body))
-        # ``files`` is made empty on first read; ``stream`` is the body read to
-        # its end (as after the form parser), made from this on first read.
-        d["_form_body"] = body
-
-    def _urlencoded_body(self) -> bytes | None:
-        """The body, read now, if :meth:`_load_form_data` may parse it itself;
-        ``None`` when the form parser must (and nothing was read)."""
+        # One method, not two, and the usual case first: this runs on every
+        # request that reads a form.
         environ = self.environ
-        if environ.get("CONTENT_TYPE") != _URLENCODED and (
-            "CONTENT_TYPE" not in environ or self.mimetype != _URLENCODED
-        ):
-            return None
-        d = self.__dict__
         declared = environ.get("CONTENT_LENGTH")
         if (
-            not declared
-            or not declared.isdigit()
-            or not declared.isascii()
-            or len(declared) > 18
-            or not self._plain_form_hooks
-            or self.parameter_storage_class is not ImmutableMultiDict
-            or self.form_data_parser_class is not FormDataParser
-            or self.shallow
-            or "stream" in d  # read (or about to be) by someone else
-            or "_cached_data" in d
-            or "_form_body" in d  # parsed once already (``form`` was deleted)
-            or environ.get(ENVIRON_KEY) is not None  # an ASGI body still to receive
+            (
+                environ.get("CONTENT_TYPE") == _URLENCODED
+                or ("CONTENT_TYPE" in environ and self.mimetype == _URLENCODED)
+            )
+            and declared
+            and declared.isdigit()
+            and declared.isascii()
+            and len(declared) <= 18
+            and self._plain_form_hooks
+            and self.parameter_storage_class is ImmutableMultiDict
+            and self.form_data_parser_class is FormDataParser
+            and not self.shallow
+            and "stream" not in d  # read (or about to be) by someone else
+            and "_cached_data" not in d
+            and "_form_body" not in d  # parsed once already (``form`` was deleted)
+            and environ.get(ENVIRON_KEY) is None  # no ASGI body still to receive
         ):
-            return None
-        length = int(declared)
+            body = self._read_urlencoded(environ, int(declared))
+            if body is not None:
+                d["form"] = from_tokens(split_urlencoded(body))
+                # ``files`` is made empty on first read; ``stream`` is the body
+                # read to its end (as after the form parser), made from this on
+                # first read.
+                d["_form_body"] = body
+                return
+        super()._load_form_data()
+
+    def _read_urlencoded(self, environ: WSGIEnvironment, length: int) -> bytes | None:
+        """The body, read now; ``None`` (and nothing read) when the form parser
+        must take it: a body over a limit (it answers 413), no app context to
+        read the limits from, no input stream."""
         # max_content_length and max_form_memory_size, read at once (the
         # class does not override them: see _plain_form_hooks).
         limit = self._max_content_length

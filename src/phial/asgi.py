@@ -577,10 +577,16 @@ async def serve_asgi(app: Phial, scope: Scope, receive: Receive, send: Send) -> 
     """
     if scope["type"] != "http":
         return await _serve_other(app, scope, receive, send)
-    if not app._got_first_request:
-        app._finish_setup()
-    elif app._classes_changed():
-        app._decide_lane()
+    classes = app._lane_classes  # what the lane was decided for (see Phial._decide_lane)
+    if (
+        classes[0] is not app.request_class
+        or classes[1] is not app.response_class
+        or not app._got_first_request
+    ):
+        if app._got_first_request:
+            app._decide_lane()
+        else:
+            app._finish_setup()
     environ = build_environ(scope, BytesIO())
     length = environ.get("CONTENT_LENGTH")
     refusal: HTTPException | None = None
@@ -816,7 +822,15 @@ async def _run_in_lane(
         if not ctx._exit_plain():
             await ctx._apop(error)
     if output is None:
-        await _send_response_object(app, ctx, response, environ, receive, send)
+        single = _single_chunk_headers(response, environ)
+        if single is None:
+            await send_response(app, ctx, response, environ, receive, send)
+        else:
+            # What send_response sends for this response, without its coroutine.
+            await send(
+                {"type": "http.response.start", "status": response.status_code, "headers": single}
+            )
+            await send({"type": "http.response.body", "body": response.response[0]})  # type: ignore[index]  # a one-item list, checked
         return
     status, headers, body = output
     raw = _RAW_HEADERS

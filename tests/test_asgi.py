@@ -1237,3 +1237,104 @@ def test_request_steps_all_run_in_the_requests_own_context(waits: bool) -> None:
     sent, after = asyncio.run(main())
     assert body_of(sent) == b"caller view /"
     assert after == "caller"
+
+
+# -- the environ template, the pool state ----------------------------------------------
+
+
+def test_environ_templates_keep_each_servers_values(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Scopes of different servers, schemes and protocols each get their own
+    values from the cached templates (the general path's), and an environ
+    changed by its request leaves the next one as it was."""
+    from phial import asgi
+
+    scopes = [
+        make_scope(),
+        make_scope(scheme="https", http_version="2", server=("other.test", 443)),
+        make_scope(client=("10.9.9.9", 4444), query_string=b"q=1"),
+        make_scope(server=("example.test", None)),
+    ]
+    first = build_environ(scopes[0], BytesIO())
+    first["SERVER_NAME"] = "changed"
+    first["HTTP_HOST"] = "changed"
+    environs = [build_environ(scope, BytesIO()) for scope in scopes * 2]
+    monkeypatch.setattr(asgi, "_common_environ", lambda scope, body: None)
+    for scope, environ in zip(scopes * 2, environs, strict=True):
+        general = build_environ(scope, environ["wsgi.input"])
+        assert list(environ.items()) == list(general.items())
+
+
+def test_environ_templates_are_bounded() -> None:
+    from phial import asgi
+
+    for port in range(200):
+        environ = build_environ(make_scope(server=("example.test", port)), BytesIO())
+        assert environ["SERVER_PORT"] == str(port)
+    assert 0 < len(asgi._TEMPLATES) <= 64
+
+
+def test_a_request_that_starts_no_pool_job_sets_no_pool_state(app: Phial) -> None:
+    """The pool state is set in a request's context by its first pool job:
+    a request served on the loop alone never sets it."""
+    from phial import asgi
+
+    seen: dict[str, bool] = {}
+
+    @app.route("/async")
+    async def on_loop() -> str:
+        seen["async"] = contextvars.copy_context().get(asgi._cv_pool_state) is not None
+        return "ok"
+
+    @app.route("/sync")
+    def in_pool() -> str:
+        seen["sync"] = contextvars.copy_context().get(asgi._cv_pool_state) is not None
+        return "ok"
+
+    assert body_of(run_asgi(app, make_scope(path="/async", raw_path=b"/async"))) == b"ok"
+    assert body_of(run_asgi(app, make_scope(path="/sync", raw_path=b"/sync"))) == b"ok"
+    assert seen == {"async": False, "sync": True}
+
+
+def test_cancelled_while_a_task_of_the_request_runs_a_sync_callable(app: Phial) -> None:
+    """A task spawned by an async view runs a sync callable in the pool, in the
+    request's context, before the request itself started any pool job; a
+    cancellation of the request waits until the callable has left the
+    context, then unwinds the request as usual."""
+    from phial.asgi import call_async
+
+    events: list[str] = []
+    started = threading.Event()
+
+    def slow() -> None:
+        started.set()
+        time.sleep(0.05)
+        events.append("job done")
+
+    @app.teardown_request
+    def teardown(exc: BaseException | None) -> None:
+        events.append("teardown")
+
+    @app.route("/")
+    async def index() -> str:
+        job = asyncio.ensure_future(call_async(app, slow))
+        await asyncio.sleep(10)
+        await job
+        return "never"
+
+    async def main() -> None:
+        async def receive() -> Message:
+            return {"type": "http.request", "body": b""}
+
+        async def send(message: t.MutableMapping[str, t.Any]) -> None:
+            events.append(message["type"])
+
+        task = asyncio.ensure_future(app(make_scope(), receive, send))
+        while not started.is_set():
+            await asyncio.sleep(0.001)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        await asyncio.sleep(0.1)
+
+    asyncio.run(main())
+    assert events == ["job done", "teardown"]

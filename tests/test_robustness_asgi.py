@@ -361,6 +361,64 @@ def test_body_guard_sets_a_timer_only_for_a_wait(
     assert body_app.extensions["calls"] == [b"abcdef", b"abcdefgh"]
 
 
+@pytest.mark.parametrize("path", ["/", "/async", "/form"])
+@pytest.mark.parametrize(
+    ("steps", "timer_count"),
+    [
+        ([b"a=bc"], 0),  # the whole body, held by the server: taken at once
+        ([0.01, b"a=bc"], 1),  # one message, waited for
+        ([b"a=", b"bc"], 0),  # two messages, both held
+        ([0.01, b"a=", 0.01, b"bc"], 2),
+    ],
+)
+def test_body_in_one_or_more_messages_held_or_waited_for(
+    body_app: Phial,
+    monkeypatch: pytest.MonkeyPatch,
+    path: str,
+    steps: list[Step],
+    timer_count: int,
+) -> None:
+    """However the body arrives, the view sees all of it; only waits get a timer."""
+    from phial import asgi
+
+    timers: list[float] = []
+    real_timeout = asgi._timeout
+    if real_timeout is None:
+        pytest.skip("asyncio.timeout is Python 3.11+")
+
+    def counting_timeout(delay: float) -> t.Any:
+        timers.append(delay)
+        return real_timeout(delay)
+
+    monkeypatch.setattr(asgi, "_timeout", counting_timeout)
+    headers = [(b"content-length", b"4"), (b"content-type", b"application/x-www-form-urlencoded")]
+    client = _Client(steps)
+    _serve(body_app, _scope(path=path, headers=headers), client)
+    assert client.status == 200
+    assert client.body == (b'{"a":"bc"}\n' if path == "/form" else b"4")
+    assert body_app.extensions["calls"] == [b"form" if path == "/form" else b"a=bc"]
+    assert len(timers) == timer_count
+
+
+@pytest.mark.parametrize("steps", [[b"abcdef"], [b"abc", b"def"], [0.01, b"abcdef"]])
+def test_a_body_past_the_limit_that_its_content_length_hid_is_413(
+    body_app: Phial, steps: list[Step]
+) -> None:
+    body_app.config["MAX_CONTENT_LENGTH"] = 4
+    client = _Client(steps)
+    _serve(body_app, _scope(headers=[(b"content-length", b"3")]), client)
+    assert client.status == 413
+    assert body_app.extensions["calls"] == []
+
+
+@pytest.mark.parametrize("steps", [[None], [0.01, None]])
+def test_a_client_gone_before_its_body_gets_no_answer(body_app: Phial, steps: list[Step]) -> None:
+    client = _Client(steps)
+    _serve(body_app, _scope(headers=[(b"content-length", b"3")]), client)
+    assert client.sent == []
+    assert body_app.extensions["calls"] == []
+
+
 class _PlainAwaitable:
     """What some servers' ``receive`` returns (granian's future): an awaitable
     whose ``__await__`` is an iterator without ``send`` or ``throw``."""
@@ -379,7 +437,8 @@ class _PlainAwaitable:
 
 
 @pytest.mark.parametrize(
-    ("steps", "status"), [([b"abc", b"def"], 200), ([b"abc", 3.0, b"def"], 408)]
+    ("steps", "status"),
+    [([b"abc", b"def"], 200), ([b"abcdef"], 200), ([b"abc", 3.0, b"def"], 408), ([3.0], 408)],
 )
 def test_body_guard_with_a_receive_that_is_not_a_coroutine(
     body_app: Phial, steps: list[Step], status: int

@@ -64,13 +64,12 @@ Send = t.Callable[[Message], t.Awaitable[None]]
 T = t.TypeVar("T")
 
 
-#: Inside a request's context: what :func:`_in_context` shares with the code
-#: it runs, a one-item list (cheaper per request than an object) holding a
-#: future that is done when the last thread-pool job started there has left the
-#: context. Tasks the request spawns see it too (they copy the context). The
-#: request's coroutine sets it, first thing; nothing in it refers to the
-#: context, so no cycle leaves the request's objects to the cyclic garbage
-#: collector.
+#: Inside a request's context: a one-item list holding a future that is done
+#: when the last thread-pool job started there has left the context, which
+#: :func:`_in_context` reads from the context when it must throw an exception
+#: in. Set by the first pool job for the context (see :func:`_pool_state`):
+#: most requests start none. Nothing in it refers to the context, so no cycle
+#: leaves the request's objects to the cyclic garbage collector.
 _PoolState: t.TypeAlias = "list[asyncio.Future[None] | None]"
 _cv_pool_state: contextvars.ContextVar[_PoolState] = contextvars.ContextVar("phial.asgi_pool_state")
 
@@ -124,12 +123,6 @@ def _pool(app: Phial) -> ThreadPoolExecutor:
     return pool
 
 
-def _worker_context(ctx: RequestContext | None) -> contextvars.Context:
-    if ctx is not None and ctx._asgi_context is not None:
-        return ctx._asgi_context
-    return contextvars.copy_context()
-
-
 def call_async(
     app: Phial, func: t.Callable[..., t.Any], *args: t.Any, **kwargs: t.Any
 ) -> t.Awaitable[t.Any]:
@@ -156,28 +149,45 @@ def call_async(
 async def _call_in_pool(
     app: Phial, func: t.Callable[..., t.Any], args: tuple[t.Any, ...], kwargs: dict[str, t.Any]
 ) -> t.Any:
-    wctx = _worker_context(_cv_request.get(None))
+    ctx = _cv_request.get(None)
+    tracked = None if ctx is None else ctx._asgi_context
+    wctx = contextvars.copy_context() if tracked is None else tracked
     call = partial(wctx.run, func, *args, **kwargs) if kwargs else partial(wctx.run, func, *args)
-    rv = await _in_pool(app, call)
+    rv = await _in_pool(app, call, tracked)
     if inspect.isawaitable(rv):
         rv = await rv
     return rv
 
 
-def _in_pool(app: Phial, call: t.Callable[[], T]) -> asyncio.Future[T]:
+def _pool_state(context: contextvars.Context) -> _PoolState:
+    """The pool state of a request's ``context``; set there on first use."""
+    state = context.get(_cv_pool_state)
+    if state is None:
+        state = [None]
+        try:
+            context.run(_cv_pool_state.set, state)
+        except RuntimeError:  # ``context`` is the current one: the request's own coroutine
+            _cv_pool_state.set(state)
+    return state
+
+
+def _in_pool(
+    app: Phial, call: t.Callable[[], T], context: contextvars.Context | None
+) -> asyncio.Future[T]:
     """Run ``call`` in the app's thread pool; a future for its result.
 
-    The job is submitted by a loop callback, that is once the awaiting
-    coroutine has suspended: ``call`` enters the request's context, which the
-    coroutine's own step must have left by then.
+    ``context`` is the request's context when ``call`` enters it: until the
+    job has left it, a cancellation thrown into the request waits (see
+    :func:`_in_context`). The job is submitted by a loop callback, that is
+    once the awaiting coroutine has suspended: the coroutine's own step must
+    have left the context by then.
     """
     loop = asyncio.get_running_loop()
     future: asyncio.Future[T] = loop.create_future()
     # Set once the job has left the context, even if ``future`` was cancelled.
     idle: asyncio.Future[None] = loop.create_future()
-    state = _cv_pool_state.get(None)
-    if state is not None:
-        state[0] = idle
+    if context is not None:
+        _pool_state(context)[0] = idle
 
     def transfer(done: concurrent.futures.Future[T]) -> None:
         idle.set_result(None)
@@ -235,28 +245,35 @@ def _common_environ(scope: Scope, body: t.IO[bytes]) -> dict[str, t.Any] | None:
     """:func:`_environ_base` for the scope servers send for a plain request
     (every key present, no root path, a raw path without escapes, server and
     client addresses), read with subscripts alone: the same environ (the
-    tests compare both), or ``None`` for any other scope."""
+    tests compare both), or ``None`` for any other scope.
+
+    What depends only on the server's side of the connection (scheme,
+    protocol, server address) comes from a template made once per such
+    combination (see :func:`_server_template`)."""
     try:
         raw_path: bytes = scope["raw_path"]
-        scheme: str = scope["scheme"]
-        protocol = _PROTOCOLS[scope["http_version"]]
-        server_name, server_port = scope["server"]
         client_host, client_port = scope["client"]
-        if scope["root_path"] or not raw_path or b"%" in raw_path or not scheme:
+        if scope["root_path"] or not raw_path or b"%" in raw_path:
             return None
-        environ = _ENVIRON_TEMPLATE.copy()  # a dict's copy takes its hash table at once
+        key = (scope["scheme"], scope["http_version"], scope["server"])
+        try:
+            template = _TEMPLATES[key]
+        except (KeyError, TypeError):  # not made yet, or an address given as a list
+            made = _server_template(key)
+            if made is None:
+                return None
+            template = made
+        query: bytes = scope["query_string"]
+        environ = template.copy()  # a dict's copy takes its hash table at once
         environ["REQUEST_METHOD"] = scope["method"]
         environ["PATH_INFO"] = raw_path.decode("latin-1")
-        environ["QUERY_STRING"] = scope["query_string"].decode("latin-1")
+        if query:  # (the template's is "")
+            environ["QUERY_STRING"] = query.decode("latin-1")
     except (KeyError, TypeError, ValueError):  # a key left out, an address of None
         return None
-    environ["SERVER_PROTOCOL"] = protocol
-    environ["wsgi.url_scheme"] = scheme
     environ["wsgi.input"] = body
     environ["wsgi.errors"] = sys.stderr
     environ["asgi.scope"] = scope
-    environ["SERVER_NAME"] = server_name
-    environ["SERVER_PORT"] = str(server_port) if server_port is not None else ""
     environ["REMOTE_ADDR"] = client_host
     environ["REMOTE_PORT"] = str(client_port)
     if "extensions" in scope:
@@ -264,28 +281,49 @@ def _common_environ(scope: Scope, body: t.IO[bytes]) -> dict[str, t.Any] | None:
     return environ
 
 
-#: The keys of :func:`_common_environ`'s environ, in order, with the values
-#: that never change.
-_ENVIRON_TEMPLATE: dict[str, t.Any] = {
-    "REQUEST_METHOD": "GET",
-    "SCRIPT_NAME": "",
-    "PATH_INFO": "",
-    "QUERY_STRING": "",
-    "SERVER_PROTOCOL": "",
-    "wsgi.version": (1, 0),
-    "wsgi.url_scheme": "",
-    "wsgi.input": None,
-    "wsgi.input_terminated": True,  # the whole body is in ``wsgi.input``
-    "wsgi.errors": None,
-    "wsgi.multithread": True,
-    "wsgi.multiprocess": True,
-    "wsgi.run_once": False,
-    "asgi.scope": None,
-    "SERVER_NAME": "",
-    "SERVER_PORT": "",
-    "REMOTE_ADDR": "",
-    "REMOTE_PORT": "",
-}
+#: (scheme, http_version, server) -> :func:`_common_environ`'s template for
+#: them. A server has few such combinations; bounded all the same, since a
+#: scope is whatever the server puts in it.
+_TEMPLATES: dict[tuple[t.Any, ...], dict[str, t.Any]] = {}
+
+
+def _server_template(key: tuple[t.Any, ...]) -> dict[str, t.Any] | None:
+    """The environ keys of a common scope, in order, with the values that
+    depend on ``key`` alone filled in; ``None`` when ``key`` is not that of a
+    common scope. Kept in :data:`_TEMPLATES` when ``key`` can be hashed (an
+    address may come as a list)."""
+    scheme, version, server = key
+    protocol = _PROTOCOLS.get(version) if version.__class__ is str else None
+    if not scheme or protocol is None:
+        return None
+    server_name, server_port = server
+    template: dict[str, t.Any] = {
+        "REQUEST_METHOD": "GET",
+        "SCRIPT_NAME": "",
+        "PATH_INFO": "",
+        "QUERY_STRING": "",
+        "SERVER_PROTOCOL": protocol,
+        "wsgi.version": (1, 0),
+        "wsgi.url_scheme": scheme,
+        "wsgi.input": None,
+        "wsgi.input_terminated": True,  # the whole body is in ``wsgi.input``
+        "wsgi.errors": None,
+        "wsgi.multithread": True,
+        "wsgi.multiprocess": True,
+        "wsgi.run_once": False,
+        "asgi.scope": None,
+        "SERVER_NAME": server_name,
+        "SERVER_PORT": str(server_port) if server_port is not None else "",
+        "REMOTE_ADDR": "",
+        "REMOTE_PORT": "",
+    }
+    try:
+        if len(_TEMPLATES) >= 64:
+            _TEMPLATES.clear()
+        _TEMPLATES[key] = template
+    except TypeError:  # a list among the addresses: used once
+        pass
+    return template
 
 
 def _environ_base(scope: Scope, body: t.IO[bytes]) -> dict[str, t.Any]:
@@ -375,14 +413,18 @@ def _framing_error(environ: dict[str, t.Any]) -> str | None:
 
 
 async def _receive_body(
-    receive: Receive, limit: int | None, app: Phial | None = None
+    receive: Receive,
+    limit: int | None,
+    app: Phial | None = None,
+    first: Message | None = None,
 ) -> tuple[bytes, bool] | tuple[bytes, None] | None:
     """Receive the body: ``(body, too_large)``, or ``None`` on disconnect.
 
-    Past ``app``'s ``ASGI_BODY_BUFFER_SIZE`` it stops: ``(received so far,
+    ``first`` is its first message when that was received already. Past
+    ``app``'s ``ASGI_BODY_BUFFER_SIZE`` it stops: ``(received so far,
     None)``, the rest is streamed (see :mod:`phial._asgi_body`).
     """
-    message = await receive()
+    message = await receive() if first is None else first
     if message["type"] != "http.request":
         return None
     body: bytes = message.get("body", b"")
@@ -414,11 +456,41 @@ async def _receive_body(
 _timeout: t.Any = getattr(asyncio, "timeout", None)
 
 
+def _take(awaitable: t.Awaitable[Message]) -> Message | t.Awaitable[Message]:
+    """The message ``awaitable`` (a ``receive()``) gives without waiting, or
+    an awaitable for it: a message the server already holds is taken with no
+    coroutine, task or timer.
+
+    A coroutine's first step is taken by hand (:func:`_resume` takes the
+    rest); other awaitables, such as granian's, may not take ``send``: they
+    come back as they are.
+    """
+    if awaitable.__class__ is not types.CoroutineType:
+        return awaitable
+    coro = t.cast("t.Coroutine[t.Any, t.Any, Message]", awaitable)
+    try:
+        pending = coro.send(None)
+    except StopIteration as stop:
+        message: Message = stop.value
+        return message
+    return _resume(coro, pending)
+
+
+def _is_message(taken: Message | t.Awaitable[Message]) -> t.TypeGuard[Message]:
+    """Whether :func:`_take` gave a message (a mapping), not an awaitable (which
+    may be a generator-based coroutine, with no ``__await__``)."""
+    return taken.__class__ is dict or hasattr(taken, "__getitem__")
+
+
 async def _receive_guarded_body(
-    app: Phial, receive: Receive, limit: int | None
+    app: Phial,
+    receive: Receive,
+    limit: int | None,
+    first: Message | t.Awaitable[Message],
 ) -> tuple[bytes, bool] | tuple[bytes, None] | HTTPException | None:
     """:func:`_receive_body` with the slow-body guard: ``RequestTimeout`` (408)
-    when the client sends nothing for ``BODY_TIMEOUT`` seconds.
+    when the client sends nothing for ``BODY_TIMEOUT`` seconds. ``first`` is
+    the first message, or what :func:`_take` left to await for it.
 
     The bound is on each wait, as with nginx's ``client_body_timeout``; the
     view never runs with a partial body. A message the server already holds
@@ -426,31 +498,34 @@ async def _receive_guarded_body(
     """
     timeout = app.config.get("BODY_TIMEOUT", DEFAULT_BODY_TIMEOUT)
     if timeout is None:
-        return await _receive_body(receive, limit, app)
+        message = first if _is_message(first) else await _pending(first)
+        return await _receive_body(receive, limit, app, message)
 
     async def receive_within() -> Message:
-        awaitable: t.Awaitable[Message] = receive()
-        if awaitable.__class__ is types.CoroutineType:
-            # Its first step by hand: a message the server already holds
-            # comes at once, with no timer. (Other awaitables, such as
-            # granian's, may not take ``send``: they are simply awaited.)
-            coro = t.cast("t.Coroutine[t.Any, t.Any, Message]", awaitable)
-            try:
-                pending = coro.send(None)
-            except StopIteration as stop:
-                message: Message = stop.value
-                return message
-            awaitable = _resume(coro, pending)
-        if _timeout is not None and asyncio.current_task() is not None:
-            # A timer, not wait_for's task and trip through the loop.
-            async with _timeout(timeout):
-                return await awaitable
-        return await asyncio.wait_for(_awaited(awaitable), timeout)
+        return await _within(_take(receive()), timeout)
 
     try:
-        return await _receive_body(receive_within, limit, app)
+        message = await _within(first, timeout)
+        return await _receive_body(receive_within, limit, app, message)
     except asyncio.TimeoutError:  # not yet the builtin TimeoutError on Python 3.10
         return RequestTimeout(f"The request body did not arrive within {timeout:g} seconds.")
+
+
+async def _within(taken: Message | t.Awaitable[Message], timeout: float) -> Message:
+    """What :func:`_take` gave: a message as it is, an awaitable awaited for
+    at most ``timeout`` seconds."""
+    if _is_message(taken):
+        return taken
+    if _timeout is not None and asyncio.current_task() is not None:
+        # A timer, not wait_for's task and trip through the loop.
+        async with _timeout(timeout):
+            return await _pending(taken)
+    return await asyncio.wait_for(_awaited(_pending(taken)), timeout)
+
+
+def _pending(taken: Message | t.Awaitable[Message]) -> t.Awaitable[Message]:
+    """What :func:`_take` gave when it is not a message (a type cast alone)."""
+    return taken  # type: ignore[return-value]  # _is_message(taken) is False
 
 
 @types.coroutine
@@ -502,12 +577,17 @@ async def serve_asgi(app: Phial, scope: Scope, receive: Receive, send: Send) -> 
     """
     if scope["type"] != "http":
         return await _serve_other(app, scope, receive, send)
-    if not app._got_first_request:
-        app._finish_setup()
-    elif app._classes_changed():
-        app._decide_lane()
-    stream = BytesIO()
-    environ = build_environ(scope, stream)
+    classes = app._lane_classes  # what the lane was decided for (see Phial._decide_lane)
+    if (
+        classes[0] is not app.request_class
+        or classes[1] is not app.response_class
+        or not app._got_first_request
+    ):
+        if app._got_first_request:
+            app._decide_lane()
+        else:
+            app._finish_setup()
+    environ = build_environ(scope, BytesIO())
     length = environ.get("CONTENT_LENGTH")
     refusal: HTTPException | None = None
     if (
@@ -527,45 +607,58 @@ async def serve_asgi(app: Phial, scope: Scope, receive: Receive, send: Send) -> 
         if limit is not None and length is not None and int(length) > limit:
             refusal = RequestEntityTooLarge()
         else:
-            received: tuple[bytes, bool] | tuple[bytes, None] | HTTPException | None
+            first = _take(receive())
             if (
-                length is None
-                and "HTTP_TRANSFER_ENCODING" not in environ
-                and scope.get("http_version") != "2"
+                _is_message(first)
+                and first["type"] == "http.request"
+                and not first.get("more_body", False)
             ):
-                # HTTP/1 without a framed body has none: the first receive is immediate.
-                received = await _receive_body(receive, limit, app)
-            else:
-                received = await _receive_guarded_body(app, receive, limit)
-            if received is None:
-                return  # the client left before sending its body: nobody to answer
-            if isinstance(received, HTTPException):
-                refusal = received
-            else:
-                body, large = received
-                if large is None:
-                    # Past ASGI_BODY_BUFFER_SIZE the rest is read on demand.
-                    _stream_body(environ, receive, body, limit)
-                elif large:
+                # The whole body, in a message the server already held: the
+                # common case for a small body, taken here and now.
+                body = first.get("body", b"")
+                if limit is not None and len(body) > limit:
                     refusal = RequestEntityTooLarge()
                 elif body:
-                    stream.write(body)
-                    stream.seek(0)
+                    environ["wsgi.input"] = BytesIO(body)
+            else:
+                received: tuple[bytes, bool] | tuple[bytes, None] | HTTPException | None
+                if (
+                    length is None
+                    and "HTTP_TRANSFER_ENCODING" not in environ
+                    and scope.get("http_version") != "2"
+                ):
+                    # HTTP/1 without a framed body has none: the first receive is immediate.
+                    message = first if _is_message(first) else await _pending(first)
+                    received = await _receive_body(receive, limit, app, message)
+                else:
+                    received = await _receive_guarded_body(app, receive, limit, first)
+                if received is None:
+                    return  # the client left before sending its body: nobody to answer
+                if isinstance(received, HTTPException):
+                    refusal = received
+                else:
+                    body, large = received
+                    if large is None:
+                        # Past ASGI_BODY_BUFFER_SIZE the rest is read on demand.
+                        _stream_body(environ, receive, body, limit)
+                    elif large:
+                        refusal = RequestEntityTooLarge()
+                    elif body:
+                        environ["wsgi.input"] = BytesIO(body)
     # The request runs in a context of its own that its sync callables share
     # (see call_async), so contexts pushed in a worker thread, as
     # stream_with_context does, pop in the same context they were pushed in.
     context = contextvars.copy_context()
-    state: _PoolState = [None]
     if app._lane and refusal is None:
-        run = _run_in_lane(app, context, state, scope, environ, receive, send)
+        run = _run_in_lane(app, context, scope, environ, receive, send)
     else:
-        run = _run_request(app, context, state, scope, environ, refusal, receive, send)
+        run = _run_request(app, context, scope, environ, refusal, receive, send)
     # The first step here: most requests finish in it, never waiting.
     try:
         pending = context.run(run.send, None)
     except StopIteration:
         return
-    await _in_context(context, run, state, pending)
+    await _in_context(context, run, pending)
 
 
 def _buffer_size(app: Phial) -> int | None:
@@ -584,15 +677,10 @@ def _stream_body(
 
 @types.coroutine
 def _in_context(
-    context: contextvars.Context,
-    coro: t.Coroutine[t.Any, t.Any, None],
-    state: _PoolState,
-    step: t.Any,
+    context: contextvars.Context, coro: t.Coroutine[t.Any, t.Any, None], step: t.Any
 ) -> t.Generator[t.Any, t.Any, None]:
     """Finish awaiting ``coro``, whose first step (run in ``context`` by the
-    caller) yielded ``step``, with each of its steps run in ``context``;
-    ``coro`` shares ``state`` with its pool jobs (it sets
-    :data:`_cv_pool_state`).
+    caller) yielded ``step``, with each of its steps run in ``context``.
 
     ``asyncio.create_task(context=...)`` does this from Python 3.11 on, at the
     cost of a task and a trip through the loop; this works on 3.10 too and
@@ -608,17 +696,18 @@ def _in_context(
         except BaseException as e:  # cancellation included: the coroutine handles it
             value = None
             error = e
-            yield from _wait_idle(state)
+            yield from _wait_idle(context)
         try:
             step = run(coro.send, value) if error is None else run(coro.throw, error)
         except StopIteration:
             return
 
 
-def _wait_idle(state: _PoolState) -> t.Generator[t.Any, t.Any, None]:
-    """Wait until no pool job is inside the context: an exception thrown in
+def _wait_idle(context: contextvars.Context) -> t.Generator[t.Any, t.Any, None]:
+    """Wait until no pool job is inside ``context``: an exception thrown in
     (a cancellation) may arrive while a sync callable still runs there."""
-    busy = state[0]
+    state = context.get(_cv_pool_state)
+    busy = None if state is None else state[0]
     while busy is not None and not busy.done():
         try:
             yield from asyncio.shield(busy).__await__()
@@ -629,14 +718,12 @@ def _wait_idle(state: _PoolState) -> t.Generator[t.Any, t.Any, None]:
 async def _run_request(
     app: Phial,
     context: contextvars.Context,
-    state: _PoolState,
     scope: Scope,
     environ: dict[str, t.Any],
     refusal: HTTPException | None,
     receive: Receive,
     send: Send,
 ) -> None:
-    _cv_pool_state.set(state)
     _cv_server_loop.set(asyncio.get_running_loop())
     ctx = app.request_context(environ)
     ctx._asgi_context = context
@@ -669,7 +756,6 @@ async def _run_request(
 async def _run_in_lane(
     app: Phial,
     context: contextvars.Context,
-    state: _PoolState,
     scope: Scope,
     environ: dict[str, t.Any],
     receive: Receive,
@@ -679,7 +765,6 @@ async def _run_in_lane(
     :mod:`phial._lane`): a plain ``async def`` view is awaited directly and a
     plain return value is sent without a response object when nothing else
     observes the request; anything else goes through the general steps."""
-    _cv_pool_state.set(state)
     _cv_server_loop.set(get_running_loop())
     ctx = RequestContext._open(app, environ)
     ctx._asgi_context = context
@@ -737,7 +822,15 @@ async def _run_in_lane(
         if not ctx._exit_plain():
             await ctx._apop(error)
     if output is None:
-        await _send_response_object(app, ctx, response, environ, receive, send)
+        single = _single_chunk_headers(response, environ)
+        if single is None:
+            await send_response(app, ctx, response, environ, receive, send)
+        else:
+            # What send_response sends for this response, without its coroutine.
+            await send(
+                {"type": "http.response.start", "status": response.status_code, "headers": single}
+            )
+            await send({"type": "http.response.body", "body": response.response[0]})  # type: ignore[index]  # a one-item list, checked
         return
     status, headers, body = output
     raw = _RAW_HEADERS
@@ -944,14 +1037,15 @@ async def _stream_sync(
     disconnected: asyncio.Future[None],
     send: Send,
 ) -> bool:
-    run = _worker_context(ctx).run
+    tracked = ctx._asgi_context
+    context = contextvars.copy_context() if tracked is None else tracked
     iterator = iter(body)
-    advance = partial(run, next, iterator, _END)
+    advance = partial(context.run, next, iterator, _END)
     while True:
         # Not raced against the disconnect: a running generator cannot be
         # closed, and this step runs in the request's context, which only one
         # thread may be in at a time.
-        chunk = await _in_pool(app, advance)
+        chunk = await _in_pool(app, advance, tracked)
         if chunk is _END or disconnected.done():
             return chunk is _END
         if not await _send_chunk(send, chunk):
@@ -967,7 +1061,9 @@ async def _close(app: Phial, ctx: RequestContext, response: Response) -> None:
     if isinstance(body, (list, tuple)):
         response.close()  # nothing to read: only call_on_close functions, meant to be quick
         return
-    await _in_pool(app, partial(_worker_context(ctx).run, response.close))
+    tracked = ctx._asgi_context
+    context = contextvars.copy_context() if tracked is None else tracked
+    await _in_pool(app, partial(context.run, response.close), tracked)
 
 
 # -- websockets ---------------------------------------------------------------------------
@@ -981,19 +1077,17 @@ async def _serve_websocket(app: Phial, scope: Scope, receive: Receive, send: Sen
         return  # the client left during the handshake
     environ = build_environ(scope, BytesIO())
     context = contextvars.copy_context()
-    state: _PoolState = [None]
-    run = _run_websocket(app, context, state, scope, environ, receive, send)
+    run = _run_websocket(app, context, scope, environ, receive, send)
     try:
         pending = context.run(run.send, None)
     except StopIteration:
         return
-    await _in_context(context, run, state, pending)
+    await _in_context(context, run, pending)
 
 
 async def _run_websocket(
     app: Phial,
     context: contextvars.Context,
-    state: _PoolState,
     scope: Scope,
     environ: dict[str, t.Any],
     receive: Receive,
@@ -1002,7 +1096,6 @@ async def _run_websocket(
     """Run a websocket view. Before the connection is accepted, an HTTP error
     refuses it (the server answers 403); after, an error closes it with 1011.
     """
-    _cv_pool_state.set(state)
     _cv_server_loop.set(asyncio.get_running_loop())
     ctx = app.request_context(environ)
     ctx._asgi_context = context

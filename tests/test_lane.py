@@ -633,23 +633,31 @@ def test_a_hookless_app_is_quiet_until_a_lifecycle_receiver_connects() -> None:
     assert torn == [{"exc": None}]
 
 
+@pytest.mark.parametrize("protocol", ["wsgi", "asgi"])
 @pytest.mark.parametrize(
     "signal_name",
     ["request_started", "request_finished", "appcontext_popped", "appcontext_tearing_down"],
 )
-def test_receivers_connected_after_the_first_request_are_sent_to(signal_name: str) -> None:
+def test_receivers_connected_after_the_first_request_are_sent_to(
+    signal_name: str, protocol: str
+) -> None:
     from phial import signals
 
+    async def view() -> str:  # (the ASGI lane awaits it directly)
+        return "x"
+
     app = Phial(__name__)
-    app.add_url_rule("/", view_func=lambda: "x")
-    call(app, "/")
+    app.add_url_rule("/", view_func=view)
+    get = call if protocol == "wsgi" else _asgi_get
+    get(app, "/")
+    assert app._lane_quiet()
     seen: list[t.Any] = []
 
     def receiver(sender: t.Any, **kwargs: t.Any) -> None:
         seen.append(sender)
 
     with getattr(signals, signal_name).connected_to(receiver, app):
-        assert call(app, "/")[2] == b"x"
+        assert get(app, "/")[2] == b"x"
     assert seen == [app]
 
 

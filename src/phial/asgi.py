@@ -49,7 +49,7 @@ from ._lane import LANE_STATUSES, SPECIAL_METHODS
 from ._routing import MATCHED
 from .ctx import RequestContext
 from .globals import _cv_app, _cv_request, _cv_websocket
-from .signals import request_started
+from .signals import _LifecycleWatch, request_started
 from .websocket import Websocket, WebsocketDisconnect
 from .wrappers import _SafeHeaders
 
@@ -766,6 +766,7 @@ async def _run_in_lane(
     plain return value is sent without a response object when nothing else
     observes the request; anything else goes through the general steps."""
     _cv_server_loop.set(get_running_loop())
+    quiet = app._lane_hookless and not _LifecycleWatch.heard  # app._lane_quiet(), inline
     ctx = RequestContext._open(app, environ)
     ctx._asgi_context = context
     error: BaseException | None = None
@@ -779,10 +780,15 @@ async def _run_in_lane(
             view: t.Any = None
             if not (
                 # Only asked when one of these could close the lane (see _lane_open).
-                app.before_request_funcs
-                or app.url_value_preprocessors
-                or request_started.receivers
-                or environ["REQUEST_METHOD"] in SPECIAL_METHODS
+                environ["REQUEST_METHOD"] in SPECIAL_METHODS
+                or (
+                    not quiet
+                    and (
+                        app.before_request_funcs
+                        or app.url_value_preprocessors
+                        or request_started.receivers
+                    )
+                )
             ) or app._lane_open(ctx):
                 if request.routing_exception is not None:
                     output = app._lane_error_output(ctx, request.routing_exception)
@@ -799,7 +805,7 @@ async def _run_in_lane(
                     # The general steps handle the error and finish the request.
                     response = await _handled(app, ctx, e)
                 else:
-                    result = app._lane_output(ctx, rv)
+                    result = app._lane_output(ctx, rv, quiet)
                     if result is None:
                         response = await app._finalize(ctx, rv, True)
                     elif isinstance(result, tuple):
@@ -819,7 +825,7 @@ async def _run_in_lane(
         if "werkzeug.debug.preserve_context" in scope:
             _preserve_context(scope, ctx)
         # should_ignore_error is not overridden when the lane is allowed.
-        if not ctx._exit_plain():
+        if not ctx._exit_plain(quiet):
             await ctx._apop(error)
     if output is None:
         single = _single_chunk_headers(response, environ)

@@ -690,3 +690,39 @@ def test_an_app_class_with_its_own_debug_property_turns_the_lane_off() -> None:
     # Debug output is indented, as make_response writes it for a debug app.
     assert call(app, "/")[2] == b'{\n  "a": 1\n}\n'
     assert app._lane is False
+
+
+def test_a_view_that_leaves_an_app_context_pushed_is_reported() -> None:
+    from phial.globals import _cv_app
+
+    app = Phial(__name__)
+    other = Phial("other")
+
+    @app.route("/")
+    def index() -> str:
+        other.app_context().push()
+        return "leaky"
+
+    with pytest.raises(AssertionError, match="Popped the wrong app context"):
+        call(app, "/")
+    while _cv_app.get(None) is not None:
+        _cv_app.get().pop()
+
+
+def test_contexts_pushed_and_popped_inside_a_view_leave_the_request_intact() -> None:
+    from phial import current_app, request
+    from phial.globals import _cv_app
+
+    app = Phial(__name__)
+    other = Phial("other")
+
+    @app.route("/")
+    def index() -> str:
+        with other.app_context():
+            inner = current_app.name
+        with app.test_request_context("/inner"):
+            inner += " " + request.path
+        return f"{inner} {request.path} {current_app.name}"
+
+    assert call(app, "/")[2] == f"other /inner / {app.name}".encode()
+    assert _cv_request.get(None) is None and _cv_app.get(None) is None

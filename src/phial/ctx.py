@@ -171,6 +171,7 @@ class AppContext:
 
     def push(self) -> None:
         """Make this context current."""
+        _mark_disturbed()
         self._cv_tokens.append(_cv_app.set(self))
         if appcontext_pushed.receivers:
             _send(appcontext_pushed, self.app, _async_wrapper=self.app.ensure_sync)
@@ -259,6 +260,9 @@ class RequestContext:
     _after_request_functions: list[ft.AfterRequestCallable[t.Any]]
     #: Whether that list was made (read without making it, unlike the list).
     _has_after_request_functions = False
+    #: Whether a context was pushed while this one was current (see
+    #: _mark_disturbed): its exit then takes the general pop.
+    _disturbed = False
 
     def __getattr__(self, name: str) -> t.Any:
         # Only reached for attributes not set yet.
@@ -315,6 +319,7 @@ class RequestContext:
             app_ctx.push()
         else:
             app_ctx = None
+        _mark_disturbed()
         self._cv_tokens.append((_cv_request.set(self), app_ctx))
         if self.request.url_rule is None and self.request.routing_exception is None:
             self.match_request()
@@ -380,10 +385,10 @@ class RequestContext:
     def _exit_plain(self, quiet: bool = False) -> bool:
         """Pop this context the cheap way when there is nothing to do but
         reset the context variables: no teardown functions or receivers at
-        either level, no parsed files to close, pushed once and still the
-        current context. ``False`` (and nothing done) otherwise: the driver
-        then calls :meth:`pop` (or awaits :meth:`_apop`), which also reports
-        a context popped out of order. (The lane runs only for a request
+        either level, no parsed files to close, pushed once and no other
+        context pushed while it was current. ``False`` (and nothing done)
+        otherwise: the driver then calls :meth:`pop` (or awaits
+        :meth:`_apop`), which also reports a context popped out of order. (The lane runs only for a request
         class whose ``close`` is phial's, see ``Phial._lane_allowed``.)
         ``quiet`` (from ``Phial._lane_quiet``) skips asking for teardown
         functions and receivers."""
@@ -403,11 +408,11 @@ class RequestContext:
                 or appcontext_popped.receivers
             )
         ) or (
-            _cv_request.get(None) is not self
-            or (
-                app_ctx is not None
-                and (len(app_ctx._cv_tokens) != 1 or _cv_app.get(None) is not app_ctx)
-            )
+            # Any context pushed meanwhile (and perhaps left pushed) marked
+            # this one: the general pop then checks the order. (Cheaper than
+            # reading both context variables back.)
+            self._disturbed
+            or (app_ctx is not None and len(app_ctx._cv_tokens) != 1)
             or "files" in request.__dict__
         ):
             return False
@@ -452,6 +457,15 @@ class RequestContext:
             f"<{type(self).__name__} {self.request.url!r}"
             f" [{self.request.method}] of {self.app.name}>"
         )
+
+
+def _mark_disturbed() -> None:
+    """Tell the current request context (if any) that a context is being
+    pushed over it, so it leaves by the general pop, which checks the order
+    (see :meth:`RequestContext._exit_plain`)."""
+    outer = _cv_request.get(None)
+    if outer is not None:
+        outer._disturbed = True
 
 
 def _hooks_apply(hooks: t.Mapping[str | None, t.Sequence[t.Any]], request: Request) -> bool:

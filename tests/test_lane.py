@@ -636,7 +636,13 @@ def test_a_hookless_app_is_quiet_until_a_lifecycle_receiver_connects() -> None:
 @pytest.mark.parametrize("protocol", ["wsgi", "asgi"])
 @pytest.mark.parametrize(
     "signal_name",
-    ["request_started", "request_finished", "appcontext_popped", "appcontext_tearing_down"],
+    [
+        "appcontext_pushed",
+        "request_started",
+        "request_finished",
+        "appcontext_popped",
+        "appcontext_tearing_down",
+    ],
 )
 def test_receivers_connected_after_the_first_request_are_sent_to(
     signal_name: str, protocol: str

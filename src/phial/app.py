@@ -360,10 +360,12 @@ class Phial(App):
           and body, without a response object;
         - ``None`` for anything else: the general steps make the response.
         """
-        after = self.after_request_funcs
         if (
             not quiet
-            and ((after and _hooks_apply(after, ctx.request)) or request_finished.receivers)
+            and (
+                (self.after_request_funcs and _hooks_apply(self.after_request_funcs, ctx.request))
+                or request_finished.receivers
+            )
         ) or (ctx._has_after_request_functions and ctx._after_request_functions):
             return None
         session = ctx._session

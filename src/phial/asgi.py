@@ -767,7 +767,7 @@ async def _run_in_lane(
     observes the request; anything else goes through the general steps."""
     _cv_server_loop.set(get_running_loop())
     quiet = app._lane_hookless and not _LifecycleWatch.heard  # app._lane_quiet(), inline
-    ctx = RequestContext._open(app, environ)
+    ctx = RequestContext._open(app, environ, quiet)
     ctx._asgi_context = context
     error: BaseException | None = None
     output: tuple[int, list[tuple[str, str]], bytes] | None = None

@@ -355,14 +355,16 @@ class RequestContext:
             self._check_popped(ctx)
 
     @classmethod
-    def _open(cls, app: Phial, environ: WSGIEnvironment) -> RequestContext:
+    def _open(cls, app: Phial, environ: WSGIEnvironment, quiet: bool = False) -> RequestContext:
         """A new context for ``environ``, pushed: what
         ``app.request_context(environ).push()`` does before matching, in
         fewer steps, for the drivers' fast lane (which then matches the
         request). The lane runs only for apps that override neither
         :meth:`~phial.app.Phial.request_context` nor
         :meth:`~phial.app.Phial.app_context` and whose request class keeps
-        phial's constructor (see :meth:`~phial.app.Phial._lane_allowed`)."""
+        phial's constructor (see :meth:`~phial.app.Phial._lane_allowed`).
+        ``quiet`` (from ``Phial._lane_quiet``) skips asking for
+        ``appcontext_pushed`` receivers."""
         request_class = app.request_class
         request = request_class.__new__(request_class)
         request.environ = environ  # (shallow: the class says False)
@@ -375,7 +377,7 @@ class RequestContext:
             app_ctx = AppContext.__new__(AppContext)
             app_ctx.app = app
             app_ctx._cv_tokens = [_cv_app.set(app_ctx)]
-            if appcontext_pushed.receivers:
+            if not quiet and appcontext_pushed.receivers:
                 _send(appcontext_pushed, app, _async_wrapper=app.ensure_sync)
         else:
             app_ctx = None
@@ -388,8 +390,9 @@ class RequestContext:
         either level, no parsed files to close, pushed once and no other
         context pushed while it was current. ``False`` (and nothing done)
         otherwise: the driver then calls :meth:`pop` (or awaits
-        :meth:`_apop`), which also reports a context popped out of order. (The lane runs only for a request
-        class whose ``close`` is phial's, see ``Phial._lane_allowed``.)
+        :meth:`_apop`), which also reports a context popped out of order.
+        (The lane runs only for a request class whose ``close`` is phial's,
+        see ``Phial._lane_allowed``.)
         ``quiet`` (from ``Phial._lane_quiet``) skips asking for teardown
         functions and receivers."""
         tokens = self._cv_tokens

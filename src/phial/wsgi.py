@@ -40,7 +40,7 @@ def serve_wsgi(
     # The fast lane (see phial._lane): the general steps' effect, with the
     # view called directly when nothing else observes the request.
     quiet = app._lane_hookless and not _LifecycleWatch.heard  # app._lane_quiet(), inline
-    ctx = RequestContext._open(app, environ)
+    ctx = RequestContext._open(app, environ, quiet)
     error: BaseException | None = None
     try:
         try:

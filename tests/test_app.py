@@ -333,3 +333,26 @@ def test_not_found_without_routes(client: FlaskClient) -> None:
     rv = client.get("/nothing")
     assert rv.status_code == 404
     assert NotFound.description.encode() in rv.data
+
+
+def test_asgi_app_becomes_the_driver_and_subclass_overrides_stay() -> None:
+    import asyncio
+
+    from phial import asgi
+
+    seen: list[str] = []
+
+    class Logged(Phial):
+        def asgi_app(self, scope: t.Any, receive: t.Any, send: t.Any) -> t.Any:
+            seen.append(scope["path"])
+            return super().asgi_app(scope, receive, send)
+
+    plain, logged = Phial(__name__), Logged(__name__)
+    for app in (plain, logged):
+        app.add_url_rule("/", view_func=lambda: "hi")
+        response = app.test_client(protocol="asgi").get("/")
+        assert response.data == b"hi"
+    assert Phial.__dict__["asgi_app"] is asgi.serve_asgi
+    assert Logged.__dict__["asgi_app"] is not asgi.serve_asgi
+    assert seen == ["/"]
+    assert asyncio.iscoroutinefunction(plain.asgi_app)

@@ -219,7 +219,10 @@ class Phial(App):
     wsgi_app = serve_wsgi
 
     def asgi_app(self, scope: t.Any, receive: t.Any, send: t.Any) -> t.Any:
-        """The ASGI application; wrap this attribute to add ASGI middleware."""
+        """The ASGI application; wrap this attribute to add ASGI middleware.
+
+        (Replaced by :func:`phial.asgi.serve_asgi` itself once the driver is
+        loaded.)"""
         return (_asgi or _import_asgi()).serve_asgi(self, scope, receive, send)
 
     def add_background_task(
@@ -1285,6 +1288,8 @@ class Phial(App):
 #: :mod:`phial.asgi`, imported by the first ASGI call (WSGI-only apps never need it);
 #: held here because an import statement in the hot path costs a microsecond per call.
 _asgi: t.Any = None
+#: Phial.asgi_app as defined, before _import_asgi puts the driver in its place.
+_load_asgi_app = Phial.__dict__["asgi_app"]
 
 
 def _import_asgi() -> t.Any:
@@ -1292,6 +1297,11 @@ def _import_asgi() -> t.Any:
     from . import asgi
 
     _asgi = asgi
+    if Phial.__dict__["asgi_app"] is _load_asgi_app:
+        # From now on the driver itself is the method, as serve_wsgi is
+        # wsgi_app: one frame less per request. (Loaded on first use so that
+        # importing phial does not import the ASGI driver.)
+        Phial.asgi_app = asgi.serve_asgi  # type: ignore[method-assign, assignment]  # same signature
     return asgi
 
 

@@ -165,10 +165,17 @@ def _pool_state(context: contextvars.Context) -> _PoolState:
     if state is None:
         state = [None]
         try:
-            context.run(_cv_pool_state.set, state)
+            context.run(_set_pool_state, state)
         except RuntimeError:  # ``context`` is the current one: the request's own coroutine
-            _cv_pool_state.set(state)
+            _set_pool_state(state)
     return state
+
+
+def _set_pool_state(state: _PoolState) -> None:
+    _cv_pool_state.set(state)
+    # A pool job may run without the request context (a response body, a
+    # close callback): it finds the server's loop here (see _async.server_loop).
+    _cv_server_loop.set(get_running_loop())
 
 
 def _in_pool(
@@ -724,9 +731,9 @@ async def _run_request(
     receive: Receive,
     send: Send,
 ) -> None:
-    _cv_server_loop.set(asyncio.get_running_loop())
     ctx = app.request_context(environ)
     ctx._asgi_context = context
+    loop = ctx._asgi_loop = get_running_loop()  # type: ignore[attr-defined]  # see _run_in_lane
     error: BaseException | None = None
     try:
         try:
@@ -749,6 +756,7 @@ async def _run_request(
         if error is not None and app.should_ignore_error(error):
             error = None
         if not ctx._exit_plain():
+            _cv_server_loop.set(loop)  # see _run_in_lane
             await ctx._apop(error)
     await _send_response_object(app, ctx, response, environ, receive, send)
 
@@ -765,10 +773,11 @@ async def _run_in_lane(
     :mod:`phial._lane`): a plain ``async def`` view is awaited directly and a
     plain return value is sent without a response object when nothing else
     observes the request; anything else goes through the general steps."""
-    _cv_server_loop.set(get_running_loop())
     quiet = app._lane_hookless and not _LifecycleWatch.heard  # app._lane_quiet(), inline
     ctx = RequestContext._open(app, environ)
     ctx._asgi_context = context
+    # Where sync code of the request finds the server's loop (see _async.server_loop).
+    loop = ctx._asgi_loop = get_running_loop()  # type: ignore[attr-defined]  # ctx.py declares no slots
     error: BaseException | None = None
     output: tuple[int, list[tuple[str, str]], bytes] | None = None
     try:
@@ -826,6 +835,8 @@ async def _run_in_lane(
             _preserve_context(scope, ctx)
         # should_ignore_error is not overridden when the lane is allowed.
         if not ctx._exit_plain(quiet):
+            # Teardown functions run after the request context is reset.
+            _cv_server_loop.set(loop)
             await ctx._apop(error)
     if output is None:
         single = _single_chunk_headers(response, environ)
@@ -861,6 +872,9 @@ async def _handled(app: Phial, ctx: RequestContext, e: Exception) -> Response:
 def _preserve_context(scope: Scope, ctx: RequestContext) -> None:
     preserve = scope.get("werkzeug.debug.preserve_context")
     if preserve is not None:
+        # Pushed again outside the server's loop, the context must not lead
+        # sync code there (see _async.server_loop).
+        ctx._asgi_loop = None  # type: ignore[attr-defined]  # see _run_in_lane
         # The test client re-pushes these after the request (``with client:``).
         preserve(_cv_app.get())
         preserve(ctx)
@@ -954,6 +968,9 @@ async def send_response(
     (never on the loop) and async iterators on the loop. When the client
     disconnects, producing stops and the iterator is closed.
     """
+    # The request context is gone: the body and close callbacks (background
+    # tasks) find the server's loop in the request's context instead.
+    _cv_server_loop.set(get_running_loop())
     status = response.status_code
     body = response.response
     buffered = isinstance(body, (list, tuple))

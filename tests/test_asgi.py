@@ -1435,3 +1435,34 @@ def test_a_preserved_context_does_not_send_coroutines_to_the_server_loop(app: Ph
         thread.join(10)
     assert not thread.is_alive()
     assert loops[0] is loops[1]  # the thread's own loop, reused
+
+
+@pytest.mark.parametrize(
+    ("method", "headers", "chunks"),
+    [
+        ("GET", [], (b"",)),  # bodiless: not waited for
+        ("POST", [(b"content-length", b"0")], (b"",)),  # an empty body, received
+        ("POST", [], (b"", b"")),  # an empty body in two messages
+        ("POST", [(b"content-length", b"99")], (b"",)),  # refused: too large
+    ],
+)
+def test_every_request_gets_its_own_input_stream(
+    app: Phial, method: str, headers: list[tuple[bytes, bytes]], chunks: tuple[bytes, ...]
+) -> None:
+    """The driver sets ``wsgi.input`` once it knows the body: a request
+    without one still gets an empty stream of its own, refused ones too."""
+    app.config["MAX_CONTENT_LENGTH"] = 10
+    streams: list[t.Any] = []
+
+    def record() -> str:
+        stream = request.environ["wsgi.input"]
+        streams.append(stream)
+        return repr(stream.read())
+
+    app.route("/", methods=["GET", "POST"])(record)
+    app.errorhandler(413)(lambda e: (record(), 413))
+    for _ in range(2):
+        messages = run_asgi(app, make_scope(method=method, headers=headers), chunks)
+        assert body_of(messages) == b"b''"
+    assert isinstance(streams[0], BytesIO)
+    assert streams[0] is not streams[1]

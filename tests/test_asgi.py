@@ -1466,3 +1466,19 @@ def test_every_request_gets_its_own_input_stream(
         assert body_of(messages) == b"b''"
     assert isinstance(streams[0], BytesIO)
     assert streams[0] is not streams[1]
+
+
+def test_a_request_whose_first_step_yields_none_is_not_taken_for_finished(app: Phial) -> None:
+    """``asyncio.sleep(0)`` suspends with a bare ``yield`` (None): the driver
+    tells that from a finished first step and awaits the rest."""
+    steps: list[str] = []
+
+    @app.route("/")
+    async def index() -> str:
+        steps.append("before")
+        await asyncio.sleep(0)
+        steps.append("after")
+        return "done"
+
+    assert body_of(run_asgi(app, make_scope())) == b"done"
+    assert steps == ["before", "after"]

@@ -33,6 +33,7 @@ import types
 import typing as t
 from asyncio import get_running_loop
 from concurrent.futures import ThreadPoolExecutor
+from contextvars import copy_context
 from functools import partial
 from inspect import CO_COROUTINE
 from io import BytesIO
@@ -679,7 +680,7 @@ async def serve_asgi(app: Phial, scope: Scope, receive: Receive, send: Send) -> 
     # The request runs in a context of its own that its sync callables share
     # (see call_async), so contexts pushed in a worker thread, as
     # stream_with_context does, pop in the same context they were pushed in.
-    context = contextvars.copy_context()
+    context = copy_context()
     if app._lane and refusal is None:
         run = _run_in_lane(app, context, scope, environ, receive, send)
     else:
@@ -831,8 +832,10 @@ async def _run_in_lane(
             if view is not None:
                 try:
                     if view.__class__ is FunctionType and view.__code__.co_flags & CO_COROUTINE:
-                        # A plain ``async def`` view, the common case (see call_async).
-                        rv = await view(**request.view_args)  # type: ignore[arg-type]  # set with the rule
+                        # A plain ``async def`` view, the common case (see call_async);
+                        # called without ``**`` when the rule has no arguments.
+                        args = request.view_args
+                        rv = await (view(**args) if args else view())
                     else:
                         rv = await call_async(app, view, **request.view_args)  # type: ignore[arg-type]  # set with the rule
                 except Exception as e:

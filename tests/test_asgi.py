@@ -1338,3 +1338,147 @@ def test_cancelled_while_a_task_of_the_request_runs_a_sync_callable(app: Phial) 
 
     asyncio.run(main())
     assert events == ["job done", "teardown"]
+
+
+def _loop_seen_from_a_thread(app: Phial) -> t.Callable[[], t.Awaitable[asyncio.AbstractEventLoop]]:
+    """An async function that asks, from a thread started with
+    ``asyncio.to_thread``, which loop ``app.ensure_sync`` runs a coroutine on."""
+
+    async def running() -> asyncio.AbstractEventLoop:
+        return asyncio.get_running_loop()
+
+    async def from_thread() -> asyncio.AbstractEventLoop:
+        return await asyncio.to_thread(lambda: app.ensure_sync(running)())
+
+    return from_thread
+
+
+@pytest.mark.parametrize("lane", [True, False])
+def test_to_thread_in_an_async_view_sends_coroutines_to_the_server_loop(
+    app: Phial, lane: bool
+) -> None:
+    """Sync code in a thread that ``asyncio.to_thread`` started from an async
+    view finds the server's loop through the request context."""
+    from_thread = _loop_seen_from_a_thread(app)
+    seen: list[bool] = []
+    if not lane:
+
+        @app.before_request
+        async def hook() -> None:  # a hook: the general steps serve the request
+            pass
+
+    @app.route("/")
+    async def index() -> str:
+        seen.append(await from_thread() is asyncio.get_running_loop())
+        return "ok"
+
+    assert body_of(run_asgi(app, make_scope())) == b"ok"
+    assert seen == [True]
+
+
+def test_to_thread_in_async_teardown_sends_coroutines_to_the_server_loop(app: Phial) -> None:
+    """Application-context teardown runs after the request context is reset:
+    the server's loop is still found."""
+    from_thread = _loop_seen_from_a_thread(app)
+    seen: list[bool] = []
+
+    @app.teardown_appcontext
+    async def teardown(error: BaseException | None) -> None:
+        seen.append(await from_thread() is asyncio.get_running_loop())
+
+    @app.route("/")
+    async def index() -> str:
+        return "ok"
+
+    assert body_of(run_asgi(app, make_scope())) == b"ok"
+    assert seen == [True]
+
+
+def test_to_thread_in_an_async_body_sends_coroutines_to_the_server_loop(app: Phial) -> None:
+    """An async response body runs after the request context is gone: the
+    server's loop is still found."""
+    from_thread = _loop_seen_from_a_thread(app)
+
+    @app.route("/")
+    async def index() -> t.Any:
+        async def body() -> t.AsyncIterator[str]:
+            yield "same" if await from_thread() is asyncio.get_running_loop() else "other"
+
+        return app.response_class(body())
+
+    assert body_of(run_asgi(app, make_scope())) == b"same"
+
+
+def test_a_preserved_context_does_not_send_coroutines_to_the_server_loop(app: Phial) -> None:
+    """Pushed again after the request (``with client:``), the request context
+    no longer leads sync code to the (finished) server loop: a coroutine runs
+    on the calling thread's loop."""
+
+    async def running() -> asyncio.AbstractEventLoop:
+        return asyncio.get_running_loop()
+
+    @app.route("/")
+    async def index() -> str:
+        return "ok"
+
+    loops: list[asyncio.AbstractEventLoop] = []
+    with app.test_client(protocol="asgi") as client:
+        assert client.get("/").data == b"ok"
+        assert request.path == "/"
+        # In a thread: sent to the finished loop, the call would never return.
+        ctx = contextvars.copy_context()
+        thread = threading.Thread(
+            target=lambda: loops.extend(ctx.run(app.ensure_sync(running)) for _ in "ab"),
+            daemon=True,
+        )
+        thread.start()
+        thread.join(10)
+    assert not thread.is_alive()
+    assert loops[0] is loops[1]  # the thread's own loop, reused
+
+
+@pytest.mark.parametrize(
+    ("method", "headers", "chunks"),
+    [
+        ("GET", [], (b"",)),  # bodiless: not waited for
+        ("POST", [(b"content-length", b"0")], (b"",)),  # an empty body, received
+        ("POST", [], (b"", b"")),  # an empty body in two messages
+        ("POST", [(b"content-length", b"99")], (b"",)),  # refused: too large
+    ],
+)
+def test_every_request_gets_its_own_input_stream(
+    app: Phial, method: str, headers: list[tuple[bytes, bytes]], chunks: tuple[bytes, ...]
+) -> None:
+    """The driver sets ``wsgi.input`` once it knows the body: a request
+    without one still gets an empty stream of its own, refused ones too."""
+    app.config["MAX_CONTENT_LENGTH"] = 10
+    streams: list[t.Any] = []
+
+    def record() -> str:
+        stream = request.environ["wsgi.input"]
+        streams.append(stream)
+        return repr(stream.read())
+
+    app.route("/", methods=["GET", "POST"])(record)
+    app.errorhandler(413)(lambda e: (record(), 413))
+    for _ in range(2):
+        messages = run_asgi(app, make_scope(method=method, headers=headers), chunks)
+        assert body_of(messages) == b"b''"
+    assert isinstance(streams[0], BytesIO)
+    assert streams[0] is not streams[1]
+
+
+def test_a_request_whose_first_step_yields_none_is_not_taken_for_finished(app: Phial) -> None:
+    """``asyncio.sleep(0)`` suspends with a bare ``yield`` (None): the driver
+    tells that from a finished first step and awaits the rest."""
+    steps: list[str] = []
+
+    @app.route("/")
+    async def index() -> str:
+        steps.append("before")
+        await asyncio.sleep(0)
+        steps.append("after")
+        return "done"
+
+    assert body_of(run_asgi(app, make_scope())) == b"done"
+    assert steps == ["before", "after"]

@@ -20,13 +20,18 @@ import weakref
 from collections.abc import Coroutine
 from functools import partial
 
+from .globals import _cv_request
+
 if t.TYPE_CHECKING:
     import asyncio
 
 T = t.TypeVar("T")
 
-#: Set by the ASGI driver: the server's event loop. Synchronous user code that
-#: the ASGI driver runs in a worker thread sends its coroutines back to it.
+#: The server's event loop, where the ASGI driver sets it: in a request's
+#: context only once something may run there without the request context (a
+#: pool job, a streamed or closed response, teardown), in a websocket's or a
+#: background task's context at once. Synchronous user code run in a worker
+#: thread sends its coroutines back to it (see :func:`server_loop`).
 _cv_server_loop: contextvars.ContextVar[asyncio.AbstractEventLoop] = contextvars.ContextVar(
     "phial.server_loop"
 )
@@ -49,6 +54,23 @@ def running_loop() -> asyncio.AbstractEventLoop | None:
     """
     aio = sys.modules.get("asyncio")
     return None if aio is None else aio._get_running_loop()
+
+
+def server_loop() -> asyncio.AbstractEventLoop | None:
+    """The ASGI server's event loop, when the caller runs for an ASGI request
+    (on the loop or in a thread started in the request's context, such as
+    ``asyncio.to_thread`` or the driver's pool), else ``None``.
+
+    The driver records the loop on the request context (one attribute, not a
+    context variable set per request) and sets :data:`_cv_server_loop` only
+    where the request context may be gone by the time code runs.
+    """
+    loop = _cv_server_loop.get(None)
+    if loop is None:
+        ctx = _cv_request.get(None)
+        if ctx is not None:
+            loop = getattr(ctx, "_asgi_loop", None)
+    return loop
 
 
 def thread_loop() -> asyncio.AbstractEventLoop:
@@ -127,20 +149,21 @@ class LoopPerThread:
 
     def run(self, coro: Coroutine[t.Any, t.Any, T]) -> T:
         """Run ``coro`` to completion and return its result."""
-        server_loop = _cv_server_loop.get(None)
-        if server_loop is not None and running_loop() is not server_loop:
+        found = server_loop()
+        if found is not None and running_loop() is not found:
             import asyncio
 
             # An ASGI worker thread: the coroutine belongs on the server's loop,
             # with the caller's context so request and g stay visible.
             ctx = contextvars.copy_context()
-            future: asyncio.Future[T] = asyncio.Future(loop=server_loop)
+            future: asyncio.Future[T] = asyncio.Future(loop=found)
+            loop = found
 
             def start() -> None:
-                task = ctx.run(server_loop.create_task, coro)
+                task = ctx.run(loop.create_task, coro)
                 asyncio.futures._chain_future(task, future)  # type: ignore[attr-defined]  # stdlib helper
 
-            return _wait_on(server_loop, future, start)
+            return _wait_on(found, future, start)
         if running_loop() is not None:
             coro.close()
             raise RuntimeError(

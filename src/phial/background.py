@@ -22,7 +22,7 @@ import contextvars
 import typing as t
 from functools import partial
 
-from ._async import _cv_server_loop, is_async_callable, running_loop
+from ._async import _cv_server_loop, is_async_callable, running_loop, server_loop
 from .globals import _cv_request
 
 if t.TYPE_CHECKING:
@@ -61,7 +61,7 @@ def add_background_task(
 def _after_response(app: Phial, job: Task) -> None:
     """Called when the response is closed: hand the job to the server's loop
     over ASGI (this may run in a pool thread), or run it here over WSGI."""
-    loop = _cv_server_loop.get(None)
+    loop = server_loop()
     if loop is None:
         _run_sync(app, job)
     elif loop is running_loop():

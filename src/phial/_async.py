@@ -69,7 +69,7 @@ def server_loop() -> asyncio.AbstractEventLoop | None:
     if loop is None:
         ctx = _cv_request.get(None)
         if ctx is not None:
-            loop = getattr(ctx, "_asgi_loop", None)
+            loop = ctx._asgi_loop
     return loop
 
 

@@ -759,7 +759,7 @@ async def _run_request(
 ) -> None:
     ctx = app.request_context(environ)
     ctx._asgi_context = context
-    loop = ctx._asgi_loop = get_running_loop()  # type: ignore[attr-defined]  # see _run_in_lane
+    loop = ctx._asgi_loop = get_running_loop()
     error: BaseException | None = None
     try:
         try:
@@ -803,7 +803,7 @@ async def _run_in_lane(
     ctx = RequestContext._open(app, environ, quiet)
     ctx._asgi_context = context
     # Where sync code of the request finds the server's loop (see _async.server_loop).
-    loop = ctx._asgi_loop = get_running_loop()  # type: ignore[attr-defined]  # ctx.py declares no slots
+    loop = ctx._asgi_loop = get_running_loop()
     error: BaseException | None = None
     output: tuple[int, list[tuple[str, str]], bytes] | None = None
     try:
@@ -902,7 +902,7 @@ def _preserve_context(scope: Scope, ctx: RequestContext) -> None:
     if preserve is not None:
         # Pushed again outside the server's loop, the context must not lead
         # sync code there (see _async.server_loop).
-        ctx._asgi_loop = None  # type: ignore[attr-defined]  # see _run_in_lane
+        ctx._asgi_loop = None
         # The test client re-pushes these after the request (``with client:``).
         preserve(_cv_app.get())
         preserve(ctx)

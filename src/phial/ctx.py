@@ -26,6 +26,8 @@ from .signals import (
 )
 
 if t.TYPE_CHECKING:
+    import asyncio
+
     from _typeshed.wsgi import WSGIEnvironment
     from werkzeug.routing import MapAdapter
 
@@ -235,6 +237,8 @@ class RequestContext:
 
     #: Over ASGI: the context the request's sync callables run in (see phial.asgi).
     _asgi_context: contextvars.Context | None = None
+    #: Over ASGI: the server's event loop (see phial._async.server_loop).
+    _asgi_loop: asyncio.AbstractEventLoop | None = None
 
     def __init__(
         self,

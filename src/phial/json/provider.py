@@ -249,7 +249,15 @@ class DefaultJSONProvider(JSONProvider):
         compact = self.compact
         if (compact is False or (compact is None and debug)) or _c_make_encoder is None:
             return None
-        cached = self._compact_encoder()
+        # _compact_encoder() inlined: the settings checked, no call.
+        cached = self.__dict__.get("_c_encoder")
+        if cached is None or cached[0] != (
+            self.default,
+            self.ensure_ascii,
+            self.sort_keys,
+            self.mimetype,
+        ):
+            cached = self._compact_encoder()
         try:
             chunks = cached[1](obj, 0)
         except Exception:

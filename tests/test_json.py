@@ -246,3 +246,44 @@ def test_jsonify_does_not_call_response_on_the_default_provider(
 
 def test_jsonify_is_the_public_name() -> None:
     assert phial.jsonify is jsonify
+
+
+def test_jsonify_reads_an_overridden_debug() -> None:
+    # With ``debug`` overridden the lane is off, and the shortcut asks the
+    # property rather than the config (as the general path does).
+    class AlwaysDebug(Phial):
+        @property  # type: ignore[override]  # a read-only override, for the test
+        def debug(self) -> bool:
+            return True
+
+    app = AlwaysDebug(__name__)
+    app.add_url_rule("/", "index", lambda: "")
+    assert app.test_client().get("/").status_code == 200
+    assert app._lane is False
+    assert app.config["DEBUG"] is False
+    with app.app_context():
+        assert jsonify(a=1).get_data() == b'{\n  "a": 1\n}\n'
+        assert _reply(jsonify(a=1)) == _reply(app.json.response(a=1))
+
+
+def test_jsonify_reads_the_config_debug_with_the_lane_on() -> None:
+    app = _served_app()
+    assert app._lane is True
+    with app.app_context():
+        app.config["DEBUG"] = True
+        assert jsonify(a=1).get_data() == b'{\n  "a": 1\n}\n'
+        app.config["DEBUG"] = False
+        assert jsonify(a=1).get_data() == b'{"a":1}\n'
+
+
+def test_jsonify_of_a_provider_whose_app_is_gone_raises_as_before() -> None:
+    # The shortcut reads the app through a weak reference; once the app is
+    # gone it steps aside and the general path raises the proxy's error.
+    app = _served_app()
+    provider = t.cast(DefaultJSONProvider, app.json)
+    del app
+    import gc
+
+    gc.collect()
+    with pytest.raises(ReferenceError):
+        provider._jsonify((), {"a": 1})

@@ -58,7 +58,12 @@ class ImmutableMultiDict(_Base[_K, _V]):
         """A plain dict: each key's first value, or with ``flat=False`` a copy
         of each key's list of values."""
         if flat:
-            return {key: values[0] for key, values in _items(self)}
+            # A loop, not a comprehension: on Python 3.11 a comprehension is
+            # a function call of its own, which costs more here than the loop.
+            rv = {}
+            for key, values in _items(self):
+                rv[key] = values[0]
+            return rv
         return super().to_dict(flat)
 
     def __reduce_ex__(self, protocol: t.SupportsIndex) -> tuple[t.Any, ...]:
@@ -74,8 +79,11 @@ def from_tokens(tokens: list[str]) -> ImmutableMultiDict[str, str]:
         return rv
     pairs = iter(tokens)
     # zip() without ``strict=``: the keyword argument alone doubles its cost
-    # here, and ``tokens`` has an even length by construction.
-    lists = {name: [value] for name, value in zip(pairs, pairs)}  # noqa: B905
+    # here, and ``tokens`` has an even length by construction. A loop, not a
+    # comprehension: on Python 3.11 that is a function call of its own.
+    lists: dict[str, list[str]] = {}
+    for name, value in zip(pairs, pairs):  # noqa: B905
+        lists[name] = [value]
     if len(lists) * 2 != len(tokens):
         # A name came more than once: its later values replaced the first.
         lists = {}

@@ -64,6 +64,9 @@ class JSONProvider:
         # A proxy rather than a plain weakref: subclasses written for Flask use
         # ``self._app.<attr>`` directly, and a proxy keeps that spelling working.
         self._app: _JSONApp = weakref.proxy(app)
+        # The app itself, for the default provider's jsonify() fast path: an
+        # attribute read through the proxy costs more than the read itself.
+        self._app_ref = weakref.ref(app)
 
     def dumps(self, obj: t.Any, **kwargs: t.Any) -> str:
         """Serialize ``obj`` to a JSON string.
@@ -249,7 +252,15 @@ class DefaultJSONProvider(JSONProvider):
         compact = self.compact
         if (compact is False or (compact is None and debug)) or _c_make_encoder is None:
             return None
-        cached = self._compact_encoder()
+        # _compact_encoder() inlined: the settings checked, no call.
+        cached = self.__dict__.get("_c_encoder")
+        if cached is None or cached[0] != (
+            self.default,
+            self.ensure_ascii,
+            self.sort_keys,
+            self.mimetype,
+        ):
+            cached = self._compact_encoder()
         try:
             chunks = cached[1](obj, 0)
         except Exception:
@@ -281,12 +292,22 @@ class DefaultJSONProvider(JSONProvider):
             obj = args[0]
         else:
             obj = list(args) if args else None
-        app = self._app
+        app: t.Any = self._app_ref()
         compact = self.compact
         if (
-            (compact is True or (compact is None and not app.debug))
+            app is not None
             and _c_make_encoder is not None
+            # (Set at a phial app's first request, as is ``_lane``.)
             and getattr(app, "_text_content_type", None) is not None
+            and (
+                compact is True
+                or (
+                    compact is None
+                    # With the lane on, ``debug`` is not overridden (see
+                    # phial._lane.LANE_STEPS): the config is read directly.
+                    and not (app.config["DEBUG"] if app._lane else app.debug)
+                )
+            )
         ):
             # _compact_encoder() inlined: the settings checked, no call.
             cached = self.__dict__.get("_c_encoder")
@@ -303,7 +324,7 @@ class DefaultJSONProvider(JSONProvider):
                 pass  # the general encoder below raises its own error
             else:
                 body = f"{''.join(chunks)}\n".encode()
-                return app.response_class._from_bytes(body, cached[2])  # type: ignore[attr-defined, no-any-return]  # phial's Response
+                return app.response_class._from_bytes(body, cached[2])  # type: ignore[no-any-return]  # app is Any
         return self._response_for(obj)
 
     def response(self, *args: t.Any, **kwargs: t.Any) -> Response:

@@ -157,8 +157,9 @@ def _emit_response(
         and response.headers._list[-1][0] == "Content-Length"
         and not response.direct_passthrough
         and not response._on_close
-        and response.status_code >= 200
-        and response.status_code not in (204, 304, 412)
+        # (The property read once: each read runs Python code.)
+        and (status := response.status_code) >= 200
+        and status not in (204, 304, 412)
         and environ.get("REQUEST_METHOD") != "HEAD"
     ):
         # What _emit checks, in the order that costs least for phial's own

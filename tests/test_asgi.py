@@ -867,6 +867,24 @@ def test_head_closes_a_generator(app: Phial) -> None:
     assert closed == [True]
 
 
+async def _cancel_once_started(app: Phial, started: threading.Event, events: list[str]) -> None:
+    """Run a GET of ``/``, cancel it once ``started`` is set, and wait for it to
+    unwind; the types of the messages sent are appended to ``events``."""
+
+    async def receive() -> Message:
+        return {"type": "http.request", "body": b""}
+
+    async def send(message: t.MutableMapping[str, t.Any]) -> None:
+        events.append(message["type"])
+
+    task = asyncio.ensure_future(app(make_scope(), receive, send))
+    while not started.is_set():
+        await asyncio.sleep(0.001)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+
+
 def test_cancelled_while_a_sync_view_runs(app: Phial) -> None:
     events: list[str] = []
     started = threading.Event()
@@ -882,21 +900,7 @@ def test_cancelled_while_a_sync_view_runs(app: Phial) -> None:
         events.append("view done")
         return "ok"
 
-    async def main() -> None:
-        async def receive() -> Message:
-            return {"type": "http.request", "body": b""}
-
-        async def send(message: t.MutableMapping[str, t.Any]) -> None:
-            events.append(message["type"])
-
-        task = asyncio.ensure_future(app(make_scope(), receive, send))
-        while not started.is_set():
-            await asyncio.sleep(0.001)
-        task.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await task
-
-    asyncio.run(main())
+    asyncio.run(_cancel_once_started(app, started, events))
     # The view finished before the request unwound; teardown ran once; nothing sent.
     assert events == ["view done", "teardown"]
 
@@ -1322,18 +1326,7 @@ def test_cancelled_while_a_task_of_the_request_runs_a_sync_callable(app: Phial) 
         return "never"
 
     async def main() -> None:
-        async def receive() -> Message:
-            return {"type": "http.request", "body": b""}
-
-        async def send(message: t.MutableMapping[str, t.Any]) -> None:
-            events.append(message["type"])
-
-        task = asyncio.ensure_future(app(make_scope(), receive, send))
-        while not started.is_set():
-            await asyncio.sleep(0.001)
-        task.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await task
+        await _cancel_once_started(app, started, events)
         await asyncio.sleep(0.1)
 
     asyncio.run(main())

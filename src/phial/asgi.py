@@ -50,7 +50,7 @@ from ._lane import LANE_STATUSES, SPECIAL_METHODS
 from ._routing import MATCHED
 from .ctx import RequestContext
 from .globals import _cv_app, _cv_request, _cv_websocket
-from .signals import _LifecycleWatch, request_started
+from .signals import _LifecycleWatch
 from .websocket import Websocket, WebsocketDisconnect
 from .wrappers import _SafeHeaders
 
@@ -294,19 +294,7 @@ def _common_environ(scope: Scope, body: t.IO[bytes]) -> dict[str, t.Any] | None:
     environ["REMOTE_PORT"] = str(client_port)
     if "extensions" in scope:
         _add_bridge(environ, scope)
-    # What _add_headers does, inline: one call less per request.
-    keys = _HEADER_KEYS
-    for raw_name, raw_value in scope["headers"]:
-        name = keys.get(raw_name)
-        if not name:
-            if name is None:
-                name = _header_key(raw_name)
-            if not name:
-                continue  # a name with "_": dropped
-        value = raw_value.decode("latin-1")
-        if name in environ:
-            value = environ[name] + ("; " if name == "HTTP_COOKIE" else ",") + value
-        environ[name] = value
+    _add_headers(environ, scope["headers"])
     return environ
 
 
@@ -814,16 +802,8 @@ async def _run_in_lane(
             request = ctx.request
             view: t.Any = None
             if not (
-                # Only asked when one of these could close the lane (see _lane_open).
-                environ["REQUEST_METHOD"] in SPECIAL_METHODS
-                or (
-                    not quiet
-                    and (
-                        app.before_request_funcs
-                        or app.url_value_preprocessors
-                        or request_started.receivers
-                    )
-                )
+                # A quiet app's lane is closed only by HEAD and OPTIONS (see _lane_open).
+                not quiet or environ["REQUEST_METHOD"] in SPECIAL_METHODS
             ) or app._lane_open(ctx):
                 if request.routing_exception is not None:
                     output = app._lane_error_output(ctx, request.routing_exception)

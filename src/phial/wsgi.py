@@ -16,7 +16,7 @@ from ._lane import SPECIAL_METHODS as _SPECIAL_METHODS
 from ._routing import MATCHED
 from .ctx import RequestContext
 from .globals import _cv_app
-from .signals import _LifecycleWatch, request_started
+from .signals import _LifecycleWatch
 from .wrappers import _SafeHeaders
 
 if t.TYPE_CHECKING:
@@ -49,16 +49,8 @@ def serve_wsgi(
             if known is not MATCHED:
                 app._match_request(ctx, known)
             if (
-                # Only asked when one of these could close the lane (see _lane_open).
-                environ.get("REQUEST_METHOD") in _SPECIAL_METHODS
-                or (
-                    not quiet
-                    and (
-                        app.before_request_funcs
-                        or app.url_value_preprocessors
-                        or request_started.receivers
-                    )
-                )
+                # A quiet app's lane is closed only by HEAD and OPTIONS (see _lane_open).
+                not quiet or environ.get("REQUEST_METHOD") in _SPECIAL_METHODS
             ) and not app._lane_open(ctx):
                 response = drive(app._full_dispatch(ctx, False))
             elif request.routing_exception is not None:

@@ -293,38 +293,14 @@ class DefaultJSONProvider(JSONProvider):
         else:
             obj = list(args) if args else None
         app: t.Any = self._app_ref()
-        compact = self.compact
-        if (
-            app is not None
-            and _c_make_encoder is not None
-            # (Set at a phial app's first request, as is ``_lane``.)
-            and getattr(app, "_text_content_type", None) is not None
-            and (
-                compact is True
-                or (
-                    compact is None
-                    # With the lane on, ``debug`` is not overridden (see
-                    # phial._lane.LANE_STEPS): the config is read directly.
-                    and not (app.config["DEBUG"] if app._lane else app.debug)
-                )
-            )
-        ):
-            # _compact_encoder() inlined: the settings checked, no call.
-            cached = self.__dict__.get("_c_encoder")
-            if cached is None or cached[0] != (
-                self.default,
-                self.ensure_ascii,
-                self.sort_keys,
-                self.mimetype,
-            ):
-                cached = self._compact_encoder()
-            try:
-                chunks = cached[1](obj, 0)
-            except Exception:
-                pass  # the general encoder below raises its own error
-            else:
-                body = f"{''.join(chunks)}\n".encode()
-                return app.response_class._from_bytes(body, cached[2])  # type: ignore[no-any-return]  # app is Any
+        # (_text_content_type is set at a phial app's first request, as is ``_lane``.)
+        if app is not None and getattr(app, "_text_content_type", None) is not None:
+            # With the lane on, ``debug`` is not overridden (see
+            # phial._lane.LANE_STEPS): the config is read directly.
+            plain = self._plain_body(obj, app.config["DEBUG"] if app._lane else app.debug)
+            if plain is not None:
+                return app.response_class._from_bytes(*plain)  # type: ignore[no-any-return]  # app is Any
+        # (Also when the compact encoder refused the value: the general one raises.)
         return self._response_for(obj)
 
     def response(self, *args: t.Any, **kwargs: t.Any) -> Response:

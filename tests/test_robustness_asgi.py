@@ -334,23 +334,27 @@ def test_body_guard_falls_back_to_wait_for(
     assert (steady.status, steady.body) == (200, b"6")
 
 
-def test_body_guard_sets_a_timer_only_for_a_wait(
-    body_app: Phial, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Messages the server already holds are taken without a timer; each
-    receive that has to wait gets one, and the body arrives intact."""
+@pytest.fixture
+def timers(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """The delays of the body timers the ASGI driver sets from now on."""
     from phial import asgi
 
-    timers: list[float] = []
+    delays: list[float] = []
     real_timeout = asgi._timeout
     if real_timeout is None:
         pytest.skip("asyncio.timeout is Python 3.11+")
 
     def counting_timeout(delay: float) -> t.Any:
-        timers.append(delay)
+        delays.append(delay)
         return real_timeout(delay)
 
     monkeypatch.setattr(asgi, "_timeout", counting_timeout)
+    return delays
+
+
+def test_body_guard_sets_a_timer_only_for_a_wait(body_app: Phial, timers: list[float]) -> None:
+    """Messages the server already holds are taken without a timer; each
+    receive that has to wait gets one, and the body arrives intact."""
     body_app.config["BODY_TIMEOUT"] = 5
     at_once = _Client([b"abc", b"def"])
     _serve(body_app, _scope(headers=[(b"content-length", b"6")]), at_once)
@@ -373,24 +377,12 @@ def test_body_guard_sets_a_timer_only_for_a_wait(
 )
 def test_body_in_one_or_more_messages_held_or_waited_for(
     body_app: Phial,
-    monkeypatch: pytest.MonkeyPatch,
+    timers: list[float],
     path: str,
     steps: list[Step],
     timer_count: int,
 ) -> None:
     """However the body arrives, the view sees all of it; only waits get a timer."""
-    from phial import asgi
-
-    timers: list[float] = []
-    real_timeout = asgi._timeout
-    if real_timeout is None:
-        pytest.skip("asyncio.timeout is Python 3.11+")
-
-    def counting_timeout(delay: float) -> t.Any:
-        timers.append(delay)
-        return real_timeout(delay)
-
-    monkeypatch.setattr(asgi, "_timeout", counting_timeout)
     headers = [(b"content-length", b"4"), (b"content-type", b"application/x-www-form-urlencoded")]
     client = _Client(steps)
     _serve(body_app, _scope(path=path, headers=headers), client)

@@ -847,15 +847,7 @@ async def _run_in_lane(
             _cv_server_loop.set(loop)
             await ctx._apop(error)
     if output is None:
-        single = _single_chunk_headers(response, environ)
-        if single is None:
-            await send_response(app, ctx, response, environ, receive, send)
-        else:
-            # What send_response sends for this response, without its coroutine.
-            await send(
-                {"type": "http.response.start", "status": response.status_code, "headers": single}
-            )
-            await send({"type": "http.response.body", "body": response.response[0]})  # type: ignore[index]  # a one-item list, checked
+        await _send_response_object(app, ctx, response, environ, receive, send)
         return
     status, headers, body = output
     raw = _RAW_HEADERS

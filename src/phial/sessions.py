@@ -287,18 +287,9 @@ class SecureCookieSessionInterface(SessionInterface):
         one per request was about 30% of Flask's time for a minimal request.
         """
         config = app.config
-        secret_key = config["SECRET_KEY"]
-        if not secret_key:
+        cache_key = self._signing_settings(config)
+        if cache_key is None:
             return None
-        fallbacks = config["SECRET_KEY_FALLBACKS"]
-        cache_key = (
-            secret_key,
-            tuple(fallbacks) if fallbacks else (),
-            self.salt,
-            self.digest_method,
-            self.key_derivation,
-            self.serializer,
-        )
         cache: dict[t.Any, URLSafeTimedSerializer] | None = self.__dict__.get("_signers")
         if cache is None:
             cache = self.__dict__["_signers"] = {}
@@ -308,7 +299,7 @@ class SecureCookieSessionInterface(SessionInterface):
                 return signer
         # itsdangerous signs with the last key and accepts all of them; the
         # fallbacks are listed newest first, so reverse them to keep that order.
-        keys = [*reversed(cache_key[1]), secret_key]
+        keys = [*reversed(cache_key[1]), cache_key[0]]
         signer = URLSafeTimedSerializer(
             keys,
             salt=self.salt,
@@ -484,16 +475,14 @@ class SecureCookieSessionInterface(SessionInterface):
         """
         return self.__dict__.keys() <= _CACHE_ATTRIBUTES and methods(type(self)) == originals
 
-    def _codec(self, config: t.Mapping[str, t.Any]) -> SessionCodec | None:
-        """The codec for the configured keys and this interface's signing
-        settings, made once per combination; ``None`` without a secret key, or
-        when the settings are not the default ones (itsdangerous then does the
-        work). Only for a plain interface (see :meth:`_plain_interface`)."""
+    def _signing_settings(self, config: t.Mapping[str, t.Any]) -> tuple[t.Any, ...] | None:
+        """The configured keys and this interface's signing settings, the key
+        of the signer and codec caches; ``None`` without a secret key."""
         secret_key = config["SECRET_KEY"]
         if not secret_key:
             return None
         fallbacks = config["SECRET_KEY_FALLBACKS"]
-        cache_key = (
+        return (
             secret_key,
             tuple(fallbacks) if fallbacks else (),
             self.salt,
@@ -501,6 +490,15 @@ class SecureCookieSessionInterface(SessionInterface):
             self.key_derivation,
             self.serializer,
         )
+
+    def _codec(self, config: t.Mapping[str, t.Any]) -> SessionCodec | None:
+        """The codec for the configured keys and this interface's signing
+        settings, made once per combination; ``None`` without a secret key, or
+        when the settings are not the default ones (itsdangerous then does the
+        work). Only for a plain interface (see :meth:`_plain_interface`)."""
+        cache_key = self._signing_settings(config)
+        if cache_key is None:
+            return None
         codecs: dict[t.Any, SessionCodec | None] | None = self.__dict__.get("_codecs")
         if codecs is None:
             codecs = self.__dict__["_codecs"] = {}
@@ -509,7 +507,7 @@ class SecureCookieSessionInterface(SessionInterface):
             if found is not _missing:
                 return t.cast("SessionCodec | None", found)
         codec = None
-        keys = [*reversed(cache_key[1]), secret_key]  # as get_signing_serializer orders them
+        keys = [*reversed(cache_key[1]), cache_key[0]]  # as get_signing_serializer orders them
         if (
             self.digest_method is hashlib.sha1
             and self.key_derivation == "hmac"

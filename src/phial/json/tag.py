@@ -271,6 +271,19 @@ class TagDateTime(JSONTag):
         return parse_date(value)
 
 
+#: The built-in tag classes, in their default order.
+_BUILTIN_TAGS: tuple[type[JSONTag], ...] = (
+    TagDict,
+    PassDict,
+    TagTuple,
+    PassList,
+    TagBytes,
+    TagMarkup,
+    TagUUID,
+    TagDateTime,
+)
+
+
 class TaggedJSONSerializer:
     """Serialize data that JSON cannot hold on its own, by tagging it.
 
@@ -282,16 +295,7 @@ class TaggedJSONSerializer:
 
     __slots__ = ("_encoders", "_plain_order", "_plain_tags", "order", "tags")
 
-    default_tags: t.ClassVar[list[type[JSONTag]]] = [
-        TagDict,
-        PassDict,
-        TagTuple,
-        PassList,
-        TagBytes,
-        TagMarkup,
-        TagUUID,
-        TagDateTime,
-    ]
+    default_tags: t.ClassVar[list[type[JSONTag]]] = list(_BUILTIN_TAGS)
     """Tag classes registered on every new serializer, in the order they are
     tried. :class:`TagDict` comes first so that it sees dicts before
     :class:`PassDict` does."""
@@ -485,16 +489,3 @@ def _has_tag(value: t.Any, tags: dict[str, JSONTag]) -> bool:
             if (type(item) is dict or type(item) is list) and _has_tag(item, tags):
                 return True
     return False
-
-
-#: The built-in tag classes, in their default order.
-_BUILTIN_TAGS: tuple[type[JSONTag], ...] = (
-    TagDict,
-    PassDict,
-    TagTuple,
-    PassList,
-    TagBytes,
-    TagMarkup,
-    TagUUID,
-    TagDateTime,
-)

@@ -288,6 +288,36 @@ def test_teardown_not_run_by_nested_push(app: Phial) -> None:
     assert torn == [None]
 
 
+def test_request_context_pushed_twice_pops_its_app_context_last(app: Phial) -> None:
+    ctx = app.test_request_context()
+    with ctx:
+        outer_app_ctx = app_ctx._get_current_object()  # type: ignore[attr-defined]  # proxy method
+        with ctx:
+            # The second push found the app current and pushed no app context.
+            assert app_ctx._get_current_object() is outer_app_ctx  # type: ignore[attr-defined]  # proxy method
+        assert request_ctx._get_current_object() is ctx  # type: ignore[attr-defined]  # proxy method
+        assert has_app_context()
+    assert not has_request_context()
+    assert not has_app_context()
+    # Popped completely, it can be pushed again.
+    with ctx:
+        assert request_ctx._get_current_object() is ctx  # type: ignore[attr-defined]  # proxy method
+    assert not has_request_context()
+
+
+@pytest.mark.parametrize("kind", ["app", "request"])
+def test_popping_a_context_that_is_not_pushed_says_so(app: Phial, kind: str) -> None:
+    ctx = app.app_context() if kind == "app" else app.test_request_context()
+    with pytest.raises(RuntimeError, match="is not pushed: there is nothing to pop"):
+        ctx.pop()
+    with app.app_context(), pytest.raises(RuntimeError, match="is not pushed"):
+        ctx.pop()  # another context being current changes nothing
+    with ctx:
+        pass
+    with pytest.raises(RuntimeError, match="is not pushed"):
+        ctx.pop()  # popped once already
+
+
 def test_context_pop_receives_exception(app: Phial) -> None:
     seen: list[t.Any] = []
     app.teardown_request(seen.append)

@@ -715,6 +715,32 @@ def test_a_view_that_leaves_an_app_context_pushed_is_reported() -> None:
         _cv_app.get().pop()
 
 
+@pytest.mark.parametrize("hooked", [False, True])
+@pytest.mark.parametrize("which", ["request", "app"])
+def test_a_view_that_pushes_its_own_context_again_finishes_cleanly(
+    which: str, hooked: bool
+) -> None:
+    from phial.globals import _cv_app, app_ctx, request_ctx
+
+    app = Phial(__name__)
+    torn: list[t.Any] = []
+    if hooked:
+        app.teardown_appcontext(torn.append)
+
+    @app.route("/")
+    def index() -> str:
+        own = (request_ctx if which == "request" else app_ctx)._get_current_object()
+        own.push()
+        own.pop()
+        return "again"
+
+    for _ in range(2):
+        assert call(app, "/")[2] == b"again"
+    # The app context was torn down once per request, by the last pop only.
+    assert torn == ([None, None] if hooked else [])
+    assert _cv_request.get(None) is None and _cv_app.get(None) is None
+
+
 def test_contexts_pushed_and_popped_inside_a_view_leave_the_request_intact() -> None:
     from phial import current_app, request
     from phial.globals import _cv_app

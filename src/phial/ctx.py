@@ -148,10 +148,15 @@ class AppContext:
     _url_adapter: MapAdapter | None = _UNSET
     #: ``g``: made on first access by ``__getattr__`` (most requests never use it).
     g: _AppCtxGlobals
+    #: The token of the latest push (``None``: not pushed). Pushing a context
+    #: that is already pushed is rare: only then are the earlier tokens kept,
+    #: in :attr:`_earlier_tokens`. (No list per context: each container
+    #: allocated per request also brings the next garbage collection closer.)
+    _token: contextvars.Token[AppContext] | None = None
+    _earlier_tokens: list[contextvars.Token[AppContext]] | None = None
 
     def __init__(self, app: Phial) -> None:
         self.app = app
-        self._cv_tokens: list[contextvars.Token[AppContext]] = []
 
     def __getattr__(self, name: str) -> t.Any:
         # Only reached for attributes not set yet: ``g`` is created here, once.
@@ -174,14 +179,19 @@ class AppContext:
     def push(self) -> None:
         """Make this context current."""
         _mark_disturbed()
-        self._cv_tokens.append(_cv_app.set(self))
+        token = _cv_app.set(self)
+        if self._token is not None:
+            if self._earlier_tokens is None:
+                self._earlier_tokens = []
+            self._earlier_tokens.append(self._token)
+        self._token = token
         if appcontext_pushed.receivers:
             _send(appcontext_pushed, self.app, _async_wrapper=self.app.ensure_sync)
 
     def pop(self, exc: BaseException | None = _sentinel) -> None:  # type: ignore[assignment]  # sentinel means "the current exception"
         """Pop this context; the last pop runs the teardown_appcontext functions."""
         try:
-            if len(self._cv_tokens) == 1:
+            if self._pushed_once():
                 if exc is _sentinel:
                     exc = sys.exc_info()[1]
                 self.app.do_teardown_appcontext(exc)
@@ -193,7 +203,7 @@ class AppContext:
         """:meth:`pop` for the ASGI driver: the teardown functions are awaited."""
         try:
             # Skipped (not awaited) when there is nothing to run: one coroutine less.
-            if len(self._cv_tokens) == 1 and (
+            if self._pushed_once() and (
                 self.app.teardown_appcontext_funcs or appcontext_tearing_down.receivers
             ):
                 await self.app._teardown_appcontext(exc, True)
@@ -201,9 +211,17 @@ class AppContext:
             ctx = self._reset()
         self._popped(ctx)
 
+    def _pushed_once(self) -> bool:
+        """Whether this context is pushed exactly once (its pop is the last)."""
+        return self._token is not None and not self._earlier_tokens
+
     def _reset(self) -> AppContext:
+        token = self._token
+        if token is None:
+            raise RuntimeError(f"{self!r} is not pushed: there is nothing to pop.")
         ctx = _cv_app.get()
-        _cv_app.reset(self._cv_tokens.pop())
+        self._token = self._earlier_tokens.pop() if self._earlier_tokens else None
+        _cv_app.reset(token)
         return ctx
 
     def _popped(self, ctx: AppContext) -> None:
@@ -253,7 +271,6 @@ class RequestContext:
         self.request: Request = request
         if session is not None:
             self._session = session
-        self._cv_tokens: list[tuple[contextvars.Token[RequestContext], AppContext | None]] = []
 
     # Class-level defaults: a request that never builds URLs, flashes, touches
     # the session or registers after_this_request functions never stores them.
@@ -267,6 +284,12 @@ class RequestContext:
     #: Whether a context was pushed while this one was current (see
     #: _mark_disturbed): its exit then takes the general pop.
     _disturbed = False
+    #: The latest push: its token, and the app context it pushed (``None``
+    #: when the app was already current). Earlier pushes of the same context
+    #: (rare) are kept in :attr:`_earlier_pushes`. (As AppContext: no list.)
+    _token: contextvars.Token[RequestContext] | None = None
+    _pushed_app_ctx: AppContext | None = None
+    _earlier_pushes: list[tuple[contextvars.Token[RequestContext], AppContext | None]] | None = None
 
     def __getattr__(self, name: str) -> t.Any:
         # Only reached for attributes not set yet.
@@ -324,13 +347,19 @@ class RequestContext:
         else:
             app_ctx = None
         _mark_disturbed()
-        self._cv_tokens.append((_cv_request.set(self), app_ctx))
+        token = _cv_request.set(self)
+        if self._token is not None:
+            if self._earlier_pushes is None:
+                self._earlier_pushes = []
+            self._earlier_pushes.append((self._token, self._pushed_app_ctx))
+        self._token = token
+        self._pushed_app_ctx = app_ctx
         if self.request.url_rule is None and self.request.routing_exception is None:
             self.match_request()
 
     def pop(self, exc: BaseException | None = _sentinel) -> None:  # type: ignore[assignment]  # sentinel means "the current exception"
         """Pop this context; the last pop runs the teardown_request functions."""
-        clear_request = len(self._cv_tokens) == 1
+        clear_request = self._pushed_once()
         try:
             if clear_request:
                 if exc is _sentinel:
@@ -345,7 +374,7 @@ class RequestContext:
 
     async def _apop(self, exc: BaseException | None) -> None:
         """:meth:`pop` for the ASGI driver: the teardown functions are awaited."""
-        clear_request = len(self._cv_tokens) == 1
+        clear_request = self._pushed_once()
         try:
             if clear_request:
                 # Skipped (not awaited) when there is nothing to run: one coroutine less.
@@ -380,12 +409,11 @@ class RequestContext:
         if app_ctx is None or app_ctx.app is not app:
             app_ctx = AppContext.__new__(AppContext)
             app_ctx.app = app
-            app_ctx._cv_tokens = [_cv_app.set(app_ctx)]
+            app_ctx._token = _cv_app.set(app_ctx)
             if not quiet and appcontext_pushed.receivers:
                 _send(appcontext_pushed, app, _async_wrapper=app.ensure_sync)
-        else:
-            app_ctx = None
-        self._cv_tokens = [(_cv_request.set(self), app_ctx)]
+            self._pushed_app_ctx = app_ctx
+        self._token = _cv_request.set(self)
         return self
 
     def _exit_plain(self, quiet: bool = False) -> bool:
@@ -399,10 +427,10 @@ class RequestContext:
         see ``Phial._lane_allowed``.)
         ``quiet`` (from ``Phial._lane_quiet``) skips asking for teardown
         functions and receivers."""
-        tokens = self._cv_tokens
-        if len(tokens) != 1:
+        token = self._token
+        if token is None or self._earlier_pushes:
             return False
-        token, app_ctx = tokens[0]
+        app_ctx = self._pushed_app_ctx
         app = self.app
         request = self.request
         if (
@@ -415,20 +443,24 @@ class RequestContext:
                 or appcontext_popped.receivers
             )
         ) or (
-            # Any context pushed meanwhile (and perhaps left pushed) marked
-            # this one: the general pop then checks the order. (Cheaper than
-            # reading both context variables back.)
-            self._disturbed
-            or (app_ctx is not None and len(app_ctx._cv_tokens) != 1)
-            or "files" in request.__dict__
+            # Any context pushed meanwhile (and perhaps left pushed), this
+            # one or its app context pushed again included, marked this one:
+            # the general pop then checks the order. (Cheaper than reading
+            # both context variables back.)
+            self._disturbed or "files" in request.__dict__
         ):
             return False
-        del tokens[0]
+        self._token = None
         _cv_request.reset(token)
         request.environ["werkzeug.request"] = None
         if app_ctx is not None:
-            _cv_app.reset(app_ctx._cv_tokens.pop())
+            _cv_app.reset(app_ctx._token)  # type: ignore[arg-type]  # pushed by _open or push
+            app_ctx._token = None
         return True
+
+    def _pushed_once(self) -> bool:
+        """Whether this context is pushed exactly once (its pop is the last)."""
+        return self._token is not None and not self._earlier_pushes
 
     def _close_request(self) -> None:
         request_close = getattr(self.request, "close", None)
@@ -436,8 +468,14 @@ class RequestContext:
             request_close()
 
     def _reset(self, clear_request: bool) -> tuple[RequestContext, AppContext | None]:
+        token, app_ctx = self._token, self._pushed_app_ctx
+        if token is None:
+            raise RuntimeError(f"{self!r} is not pushed: there is nothing to pop.")
         ctx = _cv_request.get()
-        token, app_ctx = self._cv_tokens.pop()
+        if self._earlier_pushes:
+            self._token, self._pushed_app_ctx = self._earlier_pushes.pop()
+        else:
+            self._token = self._pushed_app_ctx = None
         _cv_request.reset(token)
         if clear_request:
             ctx.request.environ["werkzeug.request"] = None

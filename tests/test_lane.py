@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from werkzeug.test import EnvironBuilder
 
-from phial import Phial, Response, after_this_request, jsonify, session
+from phial import Phial, Response, _lane, after_this_request, jsonify, session
 from phial.globals import _cv_request
 from phial.signals import request_finished
 
@@ -128,6 +128,36 @@ def test_other_values_go_to_the_general_steps_with_the_same_result(name: str) ->
     seen = spy_lane(lane_app)
     assert call(lane_app, f"/v/{name}") == call(general_app(GENERAL_VALUES), f"/v/{name}")
     assert seen == [None]
+
+
+@pytest.mark.parametrize("value", ["text/plain\nX-Injected: 1", "text/plain\r", "a\x00b"])
+def test_a_lone_content_type_with_a_line_break_is_refused_by_the_general_steps(
+    value: str,
+) -> None:
+    values = {"broken": ("text", {"Content-Type": value})}
+    lane_app = make_app(values)
+    seen = spy_lane(lane_app)
+    for _ in range(2):  # refused each time: a refused value is never remembered
+        status, headers, _ = call(lane_app, "/v/broken")
+        assert status == "500 INTERNAL SERVER ERROR"
+        assert ("X-Injected", "1") not in headers
+    assert seen == [None, None]
+    assert value not in _lane.CONTENT_TYPE_HEADERS
+
+
+def test_the_lane_header_caches_are_bounded_and_exact() -> None:
+    app = Phial(__name__)
+
+    @app.route("/<int:n>")
+    def sized(n: int) -> tuple[str, dict[str, str]]:
+        return "x" * n, {"Content-Type": f"text/x-{n}"}
+
+    for n in range(_lane._HEADER_CACHE_SIZE + 20):
+        status, headers, body = call(app, f"/{n}")
+        assert status == "200 OK" and body == b"x" * n
+        assert headers == [("Content-Type", f"text/x-{n}"), ("Content-Length", str(n))]
+    assert len(_lane.CONTENT_TYPE_HEADERS) <= _lane._HEADER_CACHE_SIZE
+    assert len(_lane.LENGTH_HEADERS) <= _lane._HEADER_CACHE_SIZE
 
 
 @pytest.mark.parametrize("name", sorted(RESPONSE_VALUES))

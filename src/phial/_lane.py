@@ -25,6 +25,8 @@ import typing as t
 from werkzeug.http import HTTP_STATUS_CODES
 from werkzeug.wrappers import Response as BaseResponse
 
+from .wrappers import _HEADER_BREAK
+
 #: Steps of :class:`~phial.app.Phial` the lane skips or calls directly:
 #: overriding one (in a subclass or on the instance) disables the lane.
 LANE_STEPS = (
@@ -74,3 +76,35 @@ def plain_classes(cls: type[BaseResponse]) -> frozenset[type[BaseResponse]]:
     """``{cls}`` when ``cls`` keeps Werkzeug's emission, else empty; memoised
     because response classes are few and fixed."""
     return frozenset((cls,)) if _plain_emission(cls) else frozenset()
+
+
+#: Content-Type value -> its header, for values known to have no line break
+#: or NUL: views answer with the same few types, so each is
+#: checked and made once. Bounded, since a view may build values freely.
+CONTENT_TYPE_HEADERS: dict[str, tuple[str, str]] = {}
+
+#: Body length -> its Content-Length header, for the lengths seen (bounded).
+LENGTH_HEADERS: dict[int, tuple[str, str]] = {}
+
+_HEADER_CACHE_SIZE = 256
+
+
+def content_type_header(value: str) -> tuple[str, str] | None:
+    """``("Content-Type", value)``, or ``None`` when ``value`` has a line break
+    or NUL (the general steps then refuse it); kept in
+    :data:`CONTENT_TYPE_HEADERS`."""
+    # A printable value has none: the search is skipped.
+    if not value.isprintable() and _HEADER_BREAK.search(value):
+        return None
+    header = ("Content-Type", value)
+    if len(CONTENT_TYPE_HEADERS) < _HEADER_CACHE_SIZE:
+        CONTENT_TYPE_HEADERS[value] = header
+    return header
+
+
+def length_header(length: int) -> tuple[str, str]:
+    """``("Content-Length", str(length))``; kept in :data:`LENGTH_HEADERS`."""
+    header = ("Content-Length", str(length))
+    if len(LENGTH_HEADERS) < _HEADER_CACHE_SIZE:
+        LENGTH_HEADERS[length] = header
+    return header

@@ -33,7 +33,16 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from . import typing as ft
 from ._async import LoopPerThread, drive, is_async_callable, mark_asgi3, mark_pending_asgi3
-from ._lane import LANE_STATUSES, LANE_STEPS, SPECIAL_METHODS, plain_classes
+from ._lane import (
+    CONTENT_TYPE_HEADERS,
+    LANE_STATUSES,
+    LANE_STEPS,
+    LENGTH_HEADERS,
+    SPECIAL_METHODS,
+    content_type_header,
+    length_header,
+    plain_classes,
+)
 from ._lazy import lazy_attribute
 from ._routing import MATCHED, NO_LITERAL, RouteTable
 from .ctx import AppContext, RequestContext, _AppCtxGlobals, _hooks_apply
@@ -418,21 +427,25 @@ class Phial(App):
             body, content_type = plain
         else:
             return None
-        if not headers:
-            length = str(len(body))
-            return status, [("Content-Type", content_type), ("Content-Length", length)], body
-        if len(headers) == 1:
-            # The usual header dict, {"Content-Type": ...}, without the loop below.
-            value = headers.get("Content-Type")
-            if value.__class__ is str and value.isprintable():
-                length = str(len(body))
-                return status, [("Content-Type", value), ("Content-Length", length)], body
-        # Headers given as a dict replace the defaults (see make_response).
-        rest, content_type, extra = _split_plain_headers(headers, content_type)
-        if rest is not None:
-            return None  # the general steps apply (or refuse) those
-        extra.append(("Content-Length", str(len(body))))
-        return status, [("Content-Type", content_type), *extra], body
+        if headers:
+            # The usual header dict, {"Content-Type": ...}: its value replaces the default.
+            value = headers.get("Content-Type") if len(headers) == 1 else None
+            if value.__class__ is not str:
+                return _lane_output_with_headers(status, headers, body, content_type)
+            content_type = value
+        # (The headers are made once per Content-Type and per body length.)
+        length = len(body)
+        try:
+            type_header = CONTENT_TYPE_HEADERS[content_type]
+        except KeyError:
+            checked = content_type_header(content_type)
+            if checked is None:
+                return None  # a value with a line break: the general steps refuse it
+            type_header = checked
+        try:
+            return status, [type_header, LENGTH_HEADERS[length]], body
+        except KeyError:
+            return status, [type_header, length_header(length)], body
 
     # -- contexts --------------------------------------------------------------------------
 
@@ -1303,6 +1316,18 @@ def _import_asgi() -> t.Any:
         # importing phial does not import the ASGI driver.)
         Phial.asgi_app = asgi.serve_asgi  # type: ignore[method-assign, assignment]  # same signature
     return asgi
+
+
+def _lane_output_with_headers(
+    status: int, headers: dict[str, t.Any], body: bytes, content_type: str
+) -> tuple[int, list[tuple[str, str]], bytes] | None:
+    """:meth:`Phial._lane_output` for a header dict other than a lone
+    Content-Type: its headers replace the defaults (see make_response)."""
+    rest, content_type, extra = _split_plain_headers(headers, content_type)
+    if rest is not None:
+        return None  # the general steps apply (or refuse) those
+    extra.append(("Content-Length", str(len(body))))
+    return status, [("Content-Type", content_type), *extra], body
 
 
 def _split_plain_headers(

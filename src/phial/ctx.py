@@ -37,6 +37,36 @@ if t.TYPE_CHECKING:
 
 _sentinel = object()
 _UNSET: t.Any = object()
+_V = t.TypeVar("_V")
+
+
+class _MadeOnFirstRead(t.Generic[_V]):
+    """An attribute made by ``make(obj)`` on its first read and then stored
+    on the instance, where later reads find it directly (a non-data
+    descriptor: assigning works as for a plain attribute).
+
+    Contexts use it rather than ``__getattr__``: a class with ``__getattr__``
+    makes every attribute read of its instances take a slower path in the
+    interpreter, and the drivers read context attributes on every request.
+    """
+
+    def __init__(self, make: t.Callable[[t.Any], _V]) -> None:
+        self.make = make
+        self.name = ""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    @t.overload
+    def __get__(self, obj: None, owner: type | None = None) -> _MadeOnFirstRead[_V]: ...
+    @t.overload
+    def __get__(self, obj: object, owner: type | None = None) -> _V: ...
+    def __get__(self, obj: object | None, owner: type | None = None) -> t.Any:
+        if obj is None:
+            return self
+        value = self.make(obj)
+        setattr(obj, self.name, value)
+        return value
 
 
 class _AppCtxGlobals:
@@ -146,8 +176,8 @@ class AppContext:
 
     #: Made on first use (URL building outside a request); see :attr:`url_adapter`.
     _url_adapter: MapAdapter | None = _UNSET
-    #: ``g``: made on first access by ``__getattr__`` (most requests never use it).
-    g: _AppCtxGlobals
+    #: ``g``: made on first read (most requests never use it).
+    g = _MadeOnFirstRead[_AppCtxGlobals](lambda ctx: ctx.app.app_ctx_globals_class())
     #: The token of the latest push (``None``: not pushed). Pushing a context
     #: that is already pushed is rare: only then are the earlier tokens kept,
     #: in :attr:`_earlier_tokens`. (No list per context: each container
@@ -157,13 +187,6 @@ class AppContext:
 
     def __init__(self, app: Phial) -> None:
         self.app = app
-
-    def __getattr__(self, name: str) -> t.Any:
-        # Only reached for attributes not set yet: ``g`` is created here, once.
-        if name == "g":
-            g = self.g = self.app.app_ctx_globals_class()
-            return g
-        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     @property
     def url_adapter(self) -> MapAdapter | None:
@@ -277,8 +300,10 @@ class RequestContext:
     _url_adapter: MapAdapter | None = _UNSET
     flashes: list[tuple[str, str]] | None = None
     _session: SessionMixin | None = None
-    #: ``after_this_request`` functions: made on first access by ``__getattr__``.
-    _after_request_functions: list[ft.AfterRequestCallable[t.Any]]
+    #: ``after_this_request`` functions: made on first read.
+    _after_request_functions = _MadeOnFirstRead[list[ft.AfterRequestCallable[t.Any]]](
+        lambda ctx: ctx._new_after_request_functions()
+    )
     #: Whether that list was made (read without making it, unlike the list).
     _has_after_request_functions = False
     #: Whether a context was pushed while this one was current (see
@@ -291,14 +316,9 @@ class RequestContext:
     _pushed_app_ctx: AppContext | None = None
     _earlier_pushes: list[tuple[contextvars.Token[RequestContext], AppContext | None]] | None = None
 
-    def __getattr__(self, name: str) -> t.Any:
-        # Only reached for attributes not set yet.
-        if name == "_after_request_functions":
-            funcs: list[ft.AfterRequestCallable[t.Any]] = []
-            self._after_request_functions = funcs
-            self._has_after_request_functions = True
-            return funcs
-        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+    def _new_after_request_functions(self) -> list[ft.AfterRequestCallable[t.Any]]:
+        self._has_after_request_functions = True
+        return []
 
     @property
     def url_adapter(self) -> MapAdapter | None:
@@ -387,8 +407,8 @@ class RequestContext:
                 await app_ctx._apop(exc)
             self._check_popped(ctx)
 
-    @classmethod
-    def _open(cls, app: Phial, environ: WSGIEnvironment, quiet: bool = False) -> RequestContext:
+    @staticmethod  # (not a classmethod: no bound method made per request)
+    def _open(app: Phial, environ: WSGIEnvironment, quiet: bool = False) -> RequestContext:
         """A new context for ``environ``, pushed: what
         ``app.request_context(environ).push()`` does before matching, in
         fewer steps, for the drivers' fast lane (which then matches the
@@ -402,7 +422,7 @@ class RequestContext:
         request = request_class.__new__(request_class)
         request.environ = environ  # (shallow: the class says False)
         environ["werkzeug.request"] = request
-        self = cls.__new__(cls)
+        self = RequestContext.__new__(RequestContext)
         self.app = app
         self.request = request
         app_ctx = _cv_app.get(None)

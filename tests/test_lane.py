@@ -625,6 +625,25 @@ def test_a_request_class_with_its_own_close_turns_the_lane_off_and_is_closed() -
     assert closed == ["/"]
 
 
+def test_a_request_class_with_its_own_new_turns_the_lane_off_and_is_used() -> None:
+    from phial import Request, request
+
+    made: list[str] = []
+
+    class Counted(Request):
+        def __new__(cls, *args: t.Any, **kwargs: t.Any) -> Counted:
+            made.append(cls.__name__)
+            return super().__new__(cls)
+
+    app = Phial(__name__)
+    app.request_class = Counted
+    app.add_url_rule("/", view_func=lambda: type(request._get_current_object()).__name__)  # type: ignore[attr-defined]  # proxy method
+    assert call(app, "/")[2] == b"Counted"
+    assert _asgi_get(app, "/")[2] == b"Counted"
+    assert app._lane is False
+    assert made == ["Counted", "Counted"]
+
+
 def test_uploaded_files_are_closed_after_a_lane_request() -> None:
     import io
 

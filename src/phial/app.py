@@ -31,6 +31,7 @@ from werkzeug.routing import RequestRedirect, Rule, WebsocketMismatch
 from werkzeug.utils import cached_property
 from werkzeug.wrappers import Response as BaseResponse
 
+from . import globals as _globals
 from . import typing as ft
 from ._async import LoopPerThread, drive, is_async_callable, mark_asgi3, mark_pending_asgi3
 from ._lane import (
@@ -46,7 +47,6 @@ from ._lane import (
 from ._lazy import lazy_attribute
 from ._routing import MATCHED, NO_LITERAL, RouteTable
 from .ctx import AppContext, RequestContext, _AppCtxGlobals, _hooks_apply
-from .globals import _cv_request
 from .json.provider import DefaultJSONProvider
 from .sansio.app import App
 from .sessions import SecureCookieSessionInterface, SessionInterface
@@ -64,6 +64,9 @@ from .templating import _default_template_ctx_processor
 from .urls import build_url
 from .wrappers import _HEADER_BREAK, Request, Response
 from .wsgi import serve_wsgi
+
+# Bound by assignment, not imported by name: see phial.globals.
+_cv_request = _globals._cv_request
 
 if t.TYPE_CHECKING:
     from _typeshed.wsgi import WSGIEnvironment
@@ -307,6 +310,8 @@ class Phial(App):
             return False
         if (
             self.request_class.__init__ is not Request.__init__
+            # RequestContext._open makes the request with object.__new__.
+            or self.request_class.__new__ is not object.__new__
             # The lane's context exit closes nothing (see RequestContext._exit_plain).
             or self.request_class.close is not Request.close
         ):

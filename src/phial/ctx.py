@@ -15,8 +15,8 @@ from types import TracebackType
 
 from werkzeug.exceptions import HTTPException
 
+from . import globals as _globals
 from . import typing as ft
-from .globals import _cv_app, _cv_request
 from .signals import (
     _send,
     appcontext_popped,
@@ -24,6 +24,10 @@ from .signals import (
     appcontext_tearing_down,
     request_tearing_down,
 )
+
+# Bound by assignment, not imported by name: see phial.globals.
+_cv_app = _globals._cv_app
+_cv_request = _globals._cv_request
 
 if t.TYPE_CHECKING:
     import asyncio
@@ -37,6 +41,7 @@ if t.TYPE_CHECKING:
 
 _sentinel = object()
 _UNSET: t.Any = object()
+_new_object = object.__new__
 _V = t.TypeVar("_V")
 
 
@@ -418,16 +423,17 @@ class RequestContext:
         phial's constructor (see :meth:`~phial.app.Phial._lane_allowed`).
         ``quiet`` (from ``Phial._lane_quiet``) skips asking for
         ``appcontext_pushed`` receivers."""
-        request_class = app.request_class
-        request = request_class.__new__(request_class)
+        # object.__new__ called directly: looked up on each class it costs
+        # more (Phial._lane_allowed requires a request class without __new__).
+        request = _new_object(app.request_class)
         request.environ = environ  # (shallow: the class says False)
         environ["werkzeug.request"] = request
-        self = RequestContext.__new__(RequestContext)
+        self = _new_object(RequestContext)
         self.app = app
         self.request = request
         app_ctx = _cv_app.get(None)
         if app_ctx is None or app_ctx.app is not app:
-            app_ctx = AppContext.__new__(AppContext)
+            app_ctx = _new_object(AppContext)
             app_ctx.app = app
             app_ctx._token = _cv_app.set(app_ctx)
             if not quiet and appcontext_pushed.receivers:

@@ -3,6 +3,13 @@
 These ContextVars are the only module-level mutable state in phial. Framework code
 reads them through :func:`_cv_app` / :func:`_cv_request` or receives the context
 explicitly; the proxies below are for users and for Flask extensions.
+
+Modules that call the variables' methods on every request bind them by
+assignment (``_cv_app = globals._cv_app``) instead of ``from .globals import
+_cv_app``: for a name bound by an import, CPython 3.11's compiler assumes a
+module and compiles ``_cv_app.get(...)`` to an attribute load, which makes a
+new bound method on each call (about 0.4k instructions) instead of calling
+the method directly.
 """
 
 from __future__ import annotations

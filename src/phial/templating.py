@@ -22,9 +22,14 @@ from __future__ import annotations
 
 import typing as t
 
-from .globals import _cv_app, _cv_request, _no_app_msg
+from . import globals as _globals
+from .globals import _no_app_msg
 from .helpers import stream_with_context
 from .signals import _send, before_render_template, template_rendered
+
+# Bound by assignment, not imported by name: see phial.globals.
+_cv_app = _globals._cv_app
+_cv_request = _globals._cv_request
 
 if t.TYPE_CHECKING:
     from jinja2 import Template

@@ -7,7 +7,11 @@ from urllib.parse import quote
 
 from werkzeug.routing import BuildError
 
-from .globals import _cv_app, _cv_request
+from . import globals as _globals
+
+# Bound by assignment, not imported by name: see phial.globals.
+_cv_app = _globals._cv_app
+_cv_request = _globals._cv_request
 
 if t.TYPE_CHECKING:
     from .app import Phial

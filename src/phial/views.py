@@ -17,9 +17,12 @@ from functools import partial
 
 from werkzeug.exceptions import MethodNotAllowed
 
+from . import globals as _globals
 from . import typing as ft
 from ._async import is_async_callable
-from .globals import _cv_request
+
+# Bound by assignment, not imported by name: see phial.globals.
+_cv_request = _globals._cv_request
 
 #: The HTTP methods :class:`MethodView` looks for as lower-case method names.
 http_method_funcs = frozenset(["get", "post", "head", "options", "delete", "put", "trace", "patch"])

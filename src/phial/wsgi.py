@@ -19,6 +19,9 @@ from .globals import _cv_app
 from .signals import _LifecycleWatch
 from .wrappers import _SafeHeaders
 
+# The function itself: looked up on the class it costs more on every request.
+_open_context = RequestContext._open
+
 if t.TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
 
@@ -40,7 +43,7 @@ def serve_wsgi(
     # The fast lane (see phial._lane): the general steps' effect, with the
     # view called directly when nothing else observes the request.
     quiet = app._lane_hookless and not _LifecycleWatch.heard  # app._lane_quiet(), inline
-    ctx = RequestContext._open(app, environ, quiet)
+    ctx = _open_context(app, environ, quiet)
     error: BaseException | None = None
     try:
         try:

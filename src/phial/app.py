@@ -158,7 +158,7 @@ class Phial(App):
         #: Whether the drivers may take the fast lane; decided at the first request.
         self._lane = False
         #: The (request, response) classes the lane was decided for.
-        self._lane_classes: tuple[type, type] = (Request, Response)
+        self._lane_classes: tuple[type[Request], type[Response]] = (Request, Response)
         self._error_pages: dict[tuple[type, int | None, str], bytes] = {}
         self.template_context_processors[None].append(_default_template_ctx_processor)
 
@@ -396,7 +396,7 @@ class Phial(App):
             return response
         status = 200
         headers: t.Any = None
-        if rv.__class__ is self.response_class:
+        if rv.__class__ is self._lane_classes[1]:  # response_class (checked by the driver)
             # Already a response (jsonify, redirect, ...): the driver sends it
             # as it is, as the general steps would.
             return rv

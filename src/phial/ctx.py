@@ -425,12 +425,19 @@ class RequestContext:
         ``appcontext_pushed`` receivers."""
         # object.__new__ called directly: looked up on each class it costs
         # more (Phial._lane_allowed requires a request class without __new__).
-        request = _new_object(app.request_class)
+        # The drivers checked that the request class is still the lane's.
+        request = _new_object(app._lane_classes[0])
         request.environ = environ  # (shallow: the class says False)
+        request.routing_exception = None
         environ["werkzeug.request"] = request
         self = _new_object(RequestContext)
         self.app = app
         self.request = request
+        # The class defaults, stored: the lane reads them, and an instance's
+        # own attributes are read faster than its class's.
+        self._session = None
+        self._has_after_request_functions = False
+        self._disturbed = False
         app_ctx = _cv_app.get(None)
         if app_ctx is None or app_ctx.app is not app:
             app_ctx = _new_object(AppContext)
@@ -454,7 +461,7 @@ class RequestContext:
         ``quiet`` (from ``Phial._lane_quiet``) skips asking for teardown
         functions and receivers."""
         token = self._token
-        if token is None or self._earlier_pushes:
+        if token is None:
             return False
         app_ctx = self._pushed_app_ctx
         app = self.app
@@ -470,7 +477,8 @@ class RequestContext:
             )
         ) or (
             # Any context pushed meanwhile (and perhaps left pushed), this
-            # one or its app context pushed again included, marked this one:
+            # one or its app context pushed again included (so there are no
+            # earlier pushes to undo first), marked this one:
             # the general pop then checks the order. (Cheaper than reading
             # both context variables back.)
             self._disturbed or "files" in request.__dict__

@@ -73,3 +73,31 @@ def test_a_missing_attribute_is_an_attribute_error(app: Phial) -> None:
     with app.test_request_context("/"):
         assert not hasattr(request, "no_such_attribute")
         assert getattr(g, "missing", "default") == "default"
+
+
+def test_setting_and_deleting_attributes_go_to_the_proxied_object(app: Phial) -> None:
+    with app.test_request_context("/") as ctx:
+        g.user = "ada"
+        assert ctx.request is request._get_current_object()  # type: ignore[attr-defined]
+        assert app_ctx.g.__dict__ == {"user": "ada"}
+        del g.user
+        assert "user" not in g
+        with pytest.raises(AttributeError):
+            del g.user
+        g.__marker__ = 1  # a dunder name: through Werkzeug's proxy, to the same object
+        assert app_ctx.g.__dict__ == {"__marker__": 1}
+        del g.__marker__
+        assert app_ctx.g.__dict__ == {}
+        request.tag = "t"  # type: ignore[attr-defined]  # a plain attribute on the request
+        assert ctx.request.tag == "t"  # type: ignore[attr-defined]
+        del request.tag  # type: ignore[attr-defined]
+        assert not hasattr(ctx.request, "tag")
+
+
+@pytest.mark.parametrize("name", ["g", "request"])
+def test_setting_an_attribute_outside_a_context_says_so(name: str) -> None:
+    proxy = getattr(phial.globals, name)
+    with pytest.raises(RuntimeError, match="outside of"):
+        proxy.value = 1
+    with pytest.raises(RuntimeError, match="outside of"):
+        del proxy.value

@@ -56,9 +56,10 @@ def _proxy(var: ContextVar[t.Any], name: str | None, unbound_message: str) -> t.
     Werkzeug's proxy reaches the object through its lookup machinery, after
     the normal attribute lookup on the proxy has failed: about 1 µs for
     ``request.args`` or ``session["n"]``, several times the access itself.
-    This subclass answers plain attribute names and ``[]`` itself; dunder
-    names, the proxy's own attributes and every other operator keep
-    Werkzeug's behaviour (it stays a ``LocalProxy`` for ``isinstance``).
+    This subclass answers plain attribute names (read, set and deleted) and
+    ``[]`` itself; dunder names, the proxy's own attributes and every other
+    operator keep Werkzeug's behaviour (it stays a ``LocalProxy`` for
+    ``isinstance``).
     """
     get = var.get
 
@@ -76,6 +77,18 @@ def _proxy(var: ContextVar[t.Any], name: str | None, unbound_message: str) -> t.
             if attr[0] == "_" and (attr[:2] == "__" or attr in _PROXY_OWN):
                 return object.__getattribute__(self, attr)
             return getattr(current(), attr)
+
+        def __setattr__(self, attr: str, value: t.Any) -> None:
+            if attr[0] == "_" and (attr[:2] == "__" or attr in _PROXY_OWN):
+                super().__setattr__(attr, value)
+            else:
+                setattr(current(), attr, value)
+
+        def __delattr__(self, attr: str) -> None:
+            if attr[0] == "_" and (attr[:2] == "__" or attr in _PROXY_OWN):
+                super().__delattr__(attr)
+            else:
+                delattr(current(), attr)
 
         def __getitem__(self, key: t.Any) -> t.Any:
             return current()[key]

@@ -559,7 +559,9 @@ def test_a_blueprints_hooks_keep_the_lane_for_other_requests() -> None:
     _, headers, body = call(app, "/inside")
     assert body == b"in" and dict(headers)["X-Bp"] == "yes"
     assert events == ["preprocess", "before", "teardown"]
-    assert seen == []  # the general steps ran this one
+    # The lane ran the blueprint's preprocessor and before_request function,
+    # then left the response to the general steps (an after_request applies).
+    assert seen == [None]
 
 
 def _asgi_get(app: Phial, path: str, method: str = "GET") -> Output:
@@ -807,3 +809,72 @@ def test_contexts_pushed_and_popped_inside_a_view_leave_the_request_intact() -> 
 
     assert call(app, "/")[2] == f"other /inner / {app.name}".encode()
     assert _cv_request.get(None) is None and _cv_app.get(None) is None
+
+
+def _hooked_app() -> tuple[Phial, list[str]]:
+    """An app whose before_request functions and URL value preprocessors
+    do each thing the general steps must honour."""
+    from phial import abort, g, request
+
+    app = Phial(__name__)
+    events: list[str] = []
+
+    @app.url_value_preprocessor
+    def take_lang(endpoint: str | None, values: dict[str, t.Any] | None) -> None:
+        events.append(f"preprocess {endpoint}")
+        if values is not None and "lang" in values:
+            g.lang = values.pop("lang")
+
+    @app.before_request
+    def before() -> t.Any:
+        events.append("before")
+        g.user = "ada"
+        action = request.args.get("before")
+        if action == "text":
+            return "from before"
+        if action == "tuple":
+            return {"stopped": True}, 202
+        if action == "abort":
+            abort(403)
+        if action == "raise":
+            raise LookupError("before failed")
+        return None
+
+    @app.errorhandler(LookupError)
+    def lookup_error(e: LookupError) -> tuple[str, int]:
+        return f"handled {e}", 409
+
+    @app.route("/<lang>/hello")
+    def hello() -> str:
+        return f"{g.lang}: hello {g.user}"
+
+    @app.route("/plain")
+    def plain() -> dict[str, str]:
+        return {"user": g.user}
+
+    return app, events
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/en/hello",
+        "/plain",
+        "/plain?before=text",
+        "/plain?before=tuple",
+        "/plain?before=abort",
+        "/plain?before=raise",
+        "/missing",
+    ],
+)
+def test_before_request_functions_run_in_the_lane_as_in_the_general_steps(path: str) -> None:
+    lane_app, lane_events = _hooked_app()
+    seen = spy_lane(lane_app)
+    general, general_events = _hooked_app()
+    general._finish_setup()
+    general._lane = False  # every request through the general steps
+    assert call(lane_app, path) == call(general, path)
+    assert lane_events == general_events
+    assert lane_events[-1] == "before"  # they ran, even before a 404
+    if path in ("/en/hello", "/plain", "/plain?before=text", "/plain?before=tuple"):
+        assert seen and seen[0] is not None, "the lane did not send this itself"

@@ -48,6 +48,25 @@ LANE_STEPS = (
 SPECIAL_METHODS = frozenset(("HEAD", "OPTIONS"))
 
 
+class _Entry:
+    """How the lane may start a request (see ``Phial._lane_entry``)."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+#: Nothing runs before the view: the lane calls it directly.
+LANE_OPEN: t.Final = _Entry("LANE_OPEN")
+#: ``before_request`` functions or URL value preprocessors apply: the lane
+#: runs them through the general step, then goes on as for LANE_OPEN.
+LANE_HOOKED: t.Final = _Entry("LANE_HOOKED")
+#: ``request_started`` receivers, HEAD or OPTIONS: the general steps.
+LANE_CLOSED: t.Final = _Entry("LANE_CLOSED")
+
+
 def _status_lines() -> dict[int, str]:
     """Status lines, as Werkzeug writes them, of the codes the lane sends:
     known codes of responses with a body (not 1xx, 204, 304 or 412, which

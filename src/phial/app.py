@@ -36,10 +36,14 @@ from . import typing as ft
 from ._async import LoopPerThread, drive, is_async_callable, mark_asgi3, mark_pending_asgi3
 from ._lane import (
     CONTENT_TYPE_HEADERS,
+    LANE_CLOSED,
+    LANE_HOOKED,
+    LANE_OPEN,
     LANE_STATUSES,
     LANE_STEPS,
     LENGTH_HEADERS,
     SPECIAL_METHODS,
+    _Entry,
     content_type_header,
     length_header,
     plain_classes,
@@ -343,19 +347,27 @@ class Phial(App):
         return None
 
     def _lane_open(self, ctx: RequestContext) -> bool:
-        """Whether nothing runs before the view of this request: no
-        ``before_request`` functions or URL value preprocessors that apply to
-        it, no ``request_started`` receivers, and not HEAD or OPTIONS (which
-        the general steps answer)."""
+        """Whether nothing runs before the view of this request (see
+        :meth:`_lane_entry`)."""
+        return self._lane_entry(ctx) is LANE_OPEN
+
+    def _lane_entry(self, ctx: RequestContext) -> _Entry:
+        """How the lane may start this request (see :mod:`phial._lane`):
+        :data:`~phial._lane.LANE_CLOSED` for ``request_started`` receivers,
+        HEAD and OPTIONS (the general steps answer those);
+        :data:`~phial._lane.LANE_HOOKED` when ``before_request`` functions
+        or URL value preprocessors apply to it (the lane runs them through
+        the general step first); else :data:`~phial._lane.LANE_OPEN`."""
         request = ctx.request
+        if request_started.receivers or request.environ.get("REQUEST_METHOD") in SPECIAL_METHODS:
+            return LANE_CLOSED
         before = self.before_request_funcs
         preprocessors = self.url_value_preprocessors
-        return not (
-            (before and _hooks_apply(before, request))
-            or (preprocessors and _hooks_apply(preprocessors, request))
-            or request_started.receivers
-            or request.environ.get("REQUEST_METHOD") in SPECIAL_METHODS
-        )
+        if (before and _hooks_apply(before, request)) or (
+            preprocessors and _hooks_apply(preprocessors, request)
+        ):
+            return LANE_HOOKED
+        return LANE_OPEN
 
     def _lane_output(
         self, ctx: RequestContext, rv: t.Any, quiet: bool = False

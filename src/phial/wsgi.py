@@ -11,7 +11,7 @@ import typing as t
 from werkzeug.wrappers import Response as BaseResponse
 
 from ._async import drive
-from ._lane import LANE_STATUSES, plain_classes
+from ._lane import LANE_CLOSED, LANE_HOOKED, LANE_OPEN, LANE_STATUSES, plain_classes
 from ._lane import SPECIAL_METHODS as _SPECIAL_METHODS
 from ._routing import MATCHED
 from .ctx import RequestContext
@@ -51,10 +51,15 @@ def serve_wsgi(
             known = app._routes.match_known(request)
             if known is not MATCHED:
                 app._match_request(ctx, known)
-            if (
-                # A quiet app's lane is closed only by HEAD and OPTIONS (see _lane_open).
-                not quiet or environ.get("REQUEST_METHOD") in _SPECIAL_METHODS
-            ) and not app._lane_open(ctx):
+            # A quiet app's lane is closed only by HEAD and OPTIONS (see _lane_entry).
+            if quiet and environ.get("REQUEST_METHOD") not in _SPECIAL_METHODS:
+                entry = LANE_OPEN
+            else:
+                entry = app._lane_entry(ctx)
+            if entry is LANE_CLOSED or (
+                # before_request functions run before a routing error is raised.
+                entry is LANE_HOOKED and request.routing_exception is not None
+            ):
                 response = drive(app._full_dispatch(ctx, False))
             elif request.routing_exception is not None:
                 output = app._lane_error_output(ctx, request.routing_exception)
@@ -64,12 +69,17 @@ def serve_wsgi(
                     start_response(LANE_STATUSES[output[0]], output[1])
                     return [output[2]]
             else:
-                view = app.view_functions[request.url_rule.endpoint]  # type: ignore[union-attr]  # matched
                 try:
-                    sync_view = app._sync_wrappers.get(view) or app.ensure_sync(view)
-                    view_args = request.view_args
-                    # (A call without ** when there are no arguments is cheaper.)
-                    rv = sync_view(**view_args) if view_args else sync_view()
+                    # A value from a before_request function is the response
+                    # instead of the view's, as in the general steps.
+                    rv = drive(app._preprocess(ctx, False)) if entry is LANE_HOOKED else None
+                    if rv is None:
+                        view = app.view_functions[request.url_rule.endpoint]  # type: ignore[union-attr]  # matched
+                        sync_view = app._sync_wrappers.get(view) or app.ensure_sync(view)
+                        # (Read after the preprocessors, which may change them.)
+                        view_args = request.view_args
+                        # (A call without ** when there are no arguments is cheaper.)
+                        rv = sync_view(**view_args) if view_args else sync_view()
                 except Exception as e:
                     # The general steps handle the error and finish the request.
                     rv = drive(app._handle_user_exception(ctx, e, False))

@@ -878,3 +878,92 @@ def test_before_request_functions_run_in_the_lane_as_in_the_general_steps(path: 
     assert lane_events[-1] == "before"  # they ran, even before a 404
     if path in ("/en/hello", "/plain", "/plain?before=text", "/plain?before=tuple"):
         assert seen and seen[0] is not None, "the lane did not send this itself"
+
+
+#: Views whose Location or Content-Location header Werkzeug's emission
+#: rewrites (as a URI; absolute with autocorrect_location_header).
+_LOCATION_VIEWS: dict[str, t.Any] = {
+    "tuple_location": lambda: ("moved", 302, {"Location": "/ta rget/é"}),
+    "tuple_lowercase": lambda: ("moved", 302, {"location": "/é"}),
+    "content_location": lambda: ("here", 200, {"Content-Location": "/é x"}),
+    "redirect": lambda: _redirect("/ta rget/✓"),
+    "autocorrected": lambda: _autocorrected(_redirect("/target")),
+    "response_header": lambda: _with_location(),
+}
+
+
+def _redirect(location: str) -> t.Any:
+    from flask import has_request_context
+
+    if has_request_context():
+        import flask
+
+        return flask.redirect(location)
+    from phial import redirect
+
+    return redirect(location)
+
+
+def _autocorrected(response: t.Any) -> t.Any:
+    response.autocorrect_location_header = True
+    return response
+
+
+def _with_location() -> t.Any:
+    from flask import has_request_context
+
+    if has_request_context():
+        import flask
+
+        response = flask.make_response("made")
+    else:
+        from phial import make_response
+
+        response = make_response("made")
+    response.headers["Location"] = "/é"
+    return response
+
+
+def _location_apps() -> tuple[Phial, t.Any]:
+    import flask
+
+    ours = Phial(__name__)
+    theirs = flask.Flask(__name__)
+    for name, view in _LOCATION_VIEWS.items():
+        ours.add_url_rule(f"/{name}", name, view)
+        theirs.add_url_rule(f"/{name}", name, view)
+    return ours, theirs
+
+
+def _unordered(sent: Output) -> tuple[str, list[tuple[str, str]], bytes]:
+    """``sent`` with its headers sorted: phial puts a view's extra headers
+    after Content-Type, Flask before (see docs/flask.md)."""
+    return sent[0], sorted(sent[1]), sent[2]
+
+
+@pytest.mark.parametrize("name", sorted(_LOCATION_VIEWS))
+def test_location_headers_are_sent_as_flask_sends_them(name: str) -> None:
+    ours, theirs = _location_apps()
+    assert _unordered(call(ours, f"/{name}")) == _unordered(call(theirs, f"/{name}"))
+
+
+def test_a_response_class_that_autocorrects_locations_is_honoured() -> None:
+    import flask
+
+    from phial import redirect
+
+    class Absolute(Response):
+        autocorrect_location_header = True
+
+    class FlaskAbsolute(flask.Response):
+        autocorrect_location_header = True
+
+    ours = Phial(__name__)
+    ours.response_class = Absolute
+    ours.add_url_rule("/", "index", lambda: redirect("/target"))
+    theirs = flask.Flask(__name__)
+    theirs.response_class = FlaskAbsolute
+    theirs.add_url_rule("/", "index", lambda: flask.redirect("/target"))
+    sent = call(ours, "/")
+    assert ("Location", "http://localhost/target") in sent[1]
+    assert sent == call(theirs, "/")

@@ -127,3 +127,24 @@ def length_header(length: int) -> tuple[str, str]:
     if len(LENGTH_HEADERS) < _HEADER_CACHE_SIZE:
         LENGTH_HEADERS[length] = header
     return header
+
+
+#: Headers Werkzeug's emission rewrites (as URIs; Location made absolute when
+#: the response asks), lower-cased.
+_REWRITTEN_HEADERS = frozenset(("location", "content-location"))
+
+
+def sendable_as_is(items: list[tuple[str, str]]) -> bool:
+    """Whether Werkzeug's emission would send the header list ``items`` of a
+    finished single-chunk response unchanged: it has a Content-Length and no
+    Location or Content-Location, which Werkzeug rewrites as URIs (and makes
+    absolute with ``autocorrect_location_header``)."""
+    if len(items) == 2 and items[1][0] == "Content-Length" and items[0][0] == "Content-Type":
+        return True  # what phial builds for text, bytes and JSON: the common case
+    has_length = False
+    for name, _ in items:
+        if name == "Content-Length":
+            has_length = True
+        elif len(name) in (8, 16) and name.lower() in _REWRITTEN_HEADERS:
+            return False
+    return has_length

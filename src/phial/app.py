@@ -35,6 +35,7 @@ from . import globals as _globals
 from . import typing as ft
 from ._async import LoopPerThread, drive, is_async_callable, mark_asgi3, mark_pending_asgi3
 from ._lane import (
+    _REWRITTEN_HEADERS,
     CONTENT_TYPE_HEADERS,
     LANE_CLOSED,
     LANE_HOOKED,
@@ -1372,7 +1373,8 @@ def _split_plain_headers(
         lowered = name.lower()
         if lowered == "content-type":
             content_type = value
-        elif lowered == "content-length":
+        elif lowered == "content-length" or lowered in _REWRITTEN_HEADERS:
+            # (Werkzeug's emission rewrites Location and Content-Location.)
             if rest is None:
                 rest = {}
             rest[name] = value

@@ -11,7 +11,14 @@ import typing as t
 from werkzeug.wrappers import Response as BaseResponse
 
 from ._async import drive
-from ._lane import LANE_CLOSED, LANE_HOOKED, LANE_OPEN, LANE_STATUSES, plain_classes
+from ._lane import (
+    LANE_CLOSED,
+    LANE_HOOKED,
+    LANE_OPEN,
+    LANE_STATUSES,
+    plain_classes,
+    sendable_as_is,
+)
 from ._lane import SPECIAL_METHODS as _SPECIAL_METHODS
 from ._routing import MATCHED
 from .ctx import RequestContext
@@ -158,8 +165,7 @@ def _emit_response(
         and len(body) == 1
         and body[0].__class__ is bytes
         and response.headers.__class__ is _SafeHeaders
-        and response.headers._list
-        and response.headers._list[-1][0] == "Content-Length"
+        and sendable_as_is(response.headers._list)
         and not response.direct_passthrough
         and not response._on_close
         # (The property read once: each read runs Python code.)
@@ -168,8 +174,7 @@ def _emit_response(
         and environ.get("REQUEST_METHOD") != "HEAD"
     ):
         # What _emit checks, in the order that costs least for phial's own
-        # responses (whose Content-Length is last, as _from_bytes and
-        # set_data leave it).
+        # responses.
         start_response(response.status, list(response.headers._list))
         return body
     if hasattr(body, "__aiter__"):
@@ -184,8 +189,8 @@ def _emit(
 
     For such a body Werkzeug's emission only copies the headers and wraps the
     body; skipping that is the same output. Everything else (HEAD, 1xx, 204,
-    304, 412, streams, close callbacks, custom response classes) goes through
-    Werkzeug, which has special cases for them.
+    304, 412, streams, close callbacks, custom response classes, Location
+    headers) goes through Werkzeug, which has special cases for them.
     """
     body = response.response
     status = response.status_code
@@ -199,9 +204,9 @@ def _emit(
         and status not in (204, 304, 412)
         and environ.get("REQUEST_METHOD") != "HEAD"
         and response.__class__ in plain_classes(response.__class__)  # type: ignore[arg-type]  # classes hash
-        and "Content-Length" in response.headers
+        and sendable_as_is(headers := response.headers.to_wsgi_list())
     ):
-        start_response(response.status, response.headers.to_wsgi_list())
+        start_response(response.status, headers)
         return body
     return response(environ, start_response)
 

@@ -269,7 +269,9 @@ def _common_environ(scope: Scope, body: t.IO[bytes]) -> dict[str, t.Any] | None:
     try:
         raw_path: bytes = scope["raw_path"]
         client_host, client_port = scope["client"]
-        if scope["root_path"] or not raw_path or b"%" in raw_path:
+        # (0x25 is "%": a byte is found with memchr, a one-byte bytes
+        # through the buffer protocol, ten times the cost.)
+        if scope["root_path"] or not raw_path or 0x25 in raw_path:
             return None
         key = (scope["scheme"], scope["http_version"], scope["server"])
         try:
@@ -350,7 +352,7 @@ def _environ_base(scope: Scope, body: t.IO[bytes]) -> dict[str, t.Any]:
         script_name = script_name.encode("utf-8").decode("latin-1")
     raw_path: bytes | None = scope.get("raw_path")
     if raw_path:
-        path = (unquote_to_bytes(raw_path) if b"%" in raw_path else raw_path).decode("latin-1")
+        path = (unquote_to_bytes(raw_path) if 0x25 in raw_path else raw_path).decode("latin-1")
     else:
         path = scope["path"].encode("utf-8").decode("latin-1")
     if script_name and path.startswith(script_name):

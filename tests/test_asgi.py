@@ -1268,6 +1268,81 @@ def test_environ_templates_keep_each_servers_values(monkeypatch: pytest.MonkeyPa
         assert list(environ.items()) == list(general.items())
 
 
+def test_environ_of_the_last_connection_equals_the_general_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A request on the last request's connection (the same server and client
+    tuples) takes the template and client address kept from it; another
+    scheme or protocol on the same tuples, another client, addresses given
+    as lists or a port that is not an int do not, and each environ is the
+    general path's."""
+    from phial import asgi
+
+    server = ("conn.test", 8000)
+    client = ("10.1.2.3", 5555)
+    scopes = [
+        make_scope(server=server, client=client),
+        make_scope(server=server, client=client, method="POST", query_string=b"a=1"),
+        make_scope(server=server, client=client, scheme="https"),
+        make_scope(server=server, client=client, http_version="2"),
+        make_scope(server=server, client=client, http_version="2"),
+        make_scope(server=server, client=("10.1.2.3", 6666)),
+        make_scope(server=["conn.test", 8000], client=["10.1.2.4", 7777]),
+        make_scope(server=server, client=("10.1.2.5", "8888")),
+        make_scope(server=server, client=client),
+        make_scope(server=server, client=client),
+    ]
+    environs = [build_environ(scope, BytesIO()) for scope in scopes]
+    monkeypatch.setattr(asgi, "_common_environ", lambda scope, body: None)
+    for scope, environ in zip(scopes, environs, strict=True):
+        general = build_environ(scope, environ["wsgi.input"])
+        assert list(environ.items()) == list(general.items())
+
+
+def test_the_next_request_of_a_connection_skips_the_template_lookup(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from phial import asgi
+
+    server = ("next.test", 8000)
+    client = ("10.1.2.3", 5555)
+    first = build_environ(make_scope(server=server, client=client), BytesIO())
+    assert asgi._LAST_CONNECTION[0][:2] == (server, client)
+
+    def unexpected(*args: t.Any) -> None:
+        raise AssertionError("the last connection's values were not used")
+
+    monkeypatch.setattr(asgi, "_connection", unexpected)
+    scope = make_scope(server=server, client=client, path="/b", raw_path=b"/b")
+    environ = build_environ(scope, BytesIO())
+    assert environ["PATH_INFO"] == "/b"
+    assert (environ["REMOTE_ADDR"], environ["REMOTE_PORT"]) == ("10.1.2.3", "5555")
+    assert environ["SERVER_NAME"] == first["SERVER_NAME"] == "next.test"
+
+
+@pytest.mark.parametrize(
+    ("server", "client"),
+    [
+        (["list.test", 8000], ("10.1.2.3", 5555)),
+        (("list.test", 8000), ["10.1.2.3", 5555]),
+        (("list.test", 8000), ("10.1.2.3", "5555")),
+        (("list.test", 8000), (b"10.1.2.3", 5555)),
+    ],
+)
+def test_only_immutable_addresses_are_kept_for_the_next_request(
+    server: t.Any, client: t.Any
+) -> None:
+    """A list can change between requests, and so could what a port that is
+    no int formats to: the next request must not be matched by identity."""
+    from phial import asgi
+
+    build_environ(make_scope(), BytesIO())
+    kept = asgi._LAST_CONNECTION[0]
+    environ = build_environ(make_scope(server=server, client=client), BytesIO())
+    assert environ["REMOTE_PORT"] == "5555"
+    assert asgi._LAST_CONNECTION[0] is kept
+
+
 def test_environ_templates_are_bounded() -> None:
     from phial import asgi
 

@@ -265,22 +265,32 @@ def _common_environ(scope: Scope, body: t.IO[bytes]) -> dict[str, t.Any] | None:
 
     What depends only on the server's side of the connection (scheme,
     protocol, server address) comes from a template made once per such
-    combination (see :func:`_server_template`)."""
+    combination (see :func:`_server_template`); that and the client's
+    address as text are taken from :data:`_LAST_CONNECTION` when the scope
+    is of the same connection as the last one."""
     try:
         raw_path: bytes = scope["raw_path"]
-        client_host, client_port = scope["client"]
+        server = scope["server"]
+        client = scope["client"]
         # (0x25 is "%": a byte is found with memchr, a one-byte bytes
         # through the buffer protocol, ten times the cost.)
         if scope["root_path"] or not raw_path or 0x25 in raw_path:
             return None
-        key = (scope["scheme"], scope["http_version"], scope["server"])
-        try:
-            template = _TEMPLATES[key]
-        except (KeyError, TypeError):  # not made yet, or an address given as a list
-            made = _server_template(key)
-            if made is None:
+        last = _LAST_CONNECTION[0]
+        if (
+            server is last[0]
+            and client is last[1]
+            and scope["scheme"] == last[2]
+            and scope["http_version"] == last[3]
+        ):
+            template: dict[str, t.Any] = last[4]
+            client_host: t.Any = last[5]
+            client_port: str = last[6]
+        else:
+            connection = _connection(scope, server, client)
+            if connection is None:
                 return None
-            template = made
+            template, client_host, client_port = connection
         query: bytes = scope["query_string"]
         environ = template.copy()  # a dict's copy takes its hash table at once
         environ["REQUEST_METHOD"] = scope["method"]
@@ -293,11 +303,52 @@ def _common_environ(scope: Scope, body: t.IO[bytes]) -> dict[str, t.Any] | None:
     environ["wsgi.errors"] = sys.stderr
     environ["asgi.scope"] = scope
     environ["REMOTE_ADDR"] = client_host
-    environ["REMOTE_PORT"] = str(client_port)
+    environ["REMOTE_PORT"] = client_port
     if "extensions" in scope:
         _add_bridge(environ, scope)
     _add_headers(environ, scope["headers"])
     return environ
+
+
+_UNSET = object()
+
+#: The connection of the last common scope: ``(server, client, scheme,
+#: http_version, template, client host, client port as text)``. Servers pass
+#: the same ``server`` and ``client`` tuples for every request of a
+#: keep-alive connection, so the next request on it is recognised by their
+#: identity and two string comparisons, without building and hashing a key
+#: or formatting the port. One entry: a miss costs a tuple (see
+#: :func:`_connection`). Only tuples of a string and an int are kept, which
+#: cannot change while held.
+_LAST_CONNECTION: list[tuple[t.Any, ...]] = [(_UNSET,) * 7]
+
+
+def _connection(
+    scope: Scope, server: t.Any, client: t.Any
+) -> tuple[dict[str, t.Any], t.Any, str] | None:
+    """:func:`_common_environ`'s template, client host and client port (as
+    text) for ``scope``, which is not of the last connection; ``None`` when it
+    is no common scope. Raises what reading an absent or malformed key
+    raises."""
+    client_host, client_port = client
+    key = (scope["scheme"], scope["http_version"], server)
+    try:
+        template = _TEMPLATES[key]
+    except (KeyError, TypeError):  # not made yet, or an address given as a list
+        made = _server_template(key)
+        if made is None:
+            return None
+        template = made
+    port = str(client_port)
+    if (
+        server.__class__ is tuple
+        and client.__class__ is tuple
+        and client_host.__class__ is str
+        and client_port.__class__ is int
+        and _TEMPLATES.get(key) is template
+    ):
+        _LAST_CONNECTION[0] = (server, client, key[0], key[1], template, client_host, port)
+    return template, client_host, port
 
 
 #: (scheme, http_version, server) -> :func:`_common_environ`'s template for

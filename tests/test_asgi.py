@@ -179,6 +179,19 @@ _ENVIRON_CASES: list[tuple[dict[str, t.Any], bool]] = [
         True,
     ),
     ({"headers": []}, True),
+    (
+        {
+            "headers": [
+                (b"Host", b"example.test"),
+                (b"accept", b"text/html"),
+                (b"accept", b"text/html"),
+                (b"user-agent", b"x" * 300),
+                (b"user-agent", bytearray(b"not bytes")),
+                (b"authorization", b"Bearer secret"),
+            ]
+        },
+        True,
+    ),
     ({"root_path": "/app", "path": "/app/x", "raw_path": b"/app/x"}, False),
     ({"root_path": "/caf\u00e9", "path": "/caf\u00e9/x", "raw_path": b"/caf%C3%A9/x"}, False),
     ({"path": "/caf\u00e9/x%2Fy", "raw_path": b"/caf%C3%A9/x%2Fy"}, False),
@@ -1341,6 +1354,71 @@ def test_only_immutable_addresses_are_kept_for_the_next_request(
     environ = build_environ(make_scope(server=server, client=client), BytesIO())
     assert environ["REMOTE_PORT"] == "5555"
     assert asgi._LAST_CONNECTION[0] is kept
+
+
+def test_header_values_are_kept_for_listed_names_only() -> None:
+    """Values of headers that repeat across clients and carry nothing secret
+    are kept decoded (short ones, a bounded number per name); a cookie,
+    credentials, a referring URL or an unlisted header never are."""
+    from phial import asgi
+
+    headers = [
+        (b"user-agent", b"agent/1.0"),
+        (b"accept", b"x" * (asgi._SHARED_VALUE_MAX_LENGTH + 1)),
+        (b"cookie", b"session=secret"),
+        (b"authorization", b"Bearer secret"),
+        (b"referer", b"https://example.test/reset?token=secret"),
+        (b"x-api-key", b"secret"),
+    ]
+    environ = build_environ(make_scope(headers=headers), BytesIO())
+    assert environ["HTTP_USER_AGENT"] == "agent/1.0"
+    assert kept_values(b"user-agent")[b"agent/1.0"] == "agent/1.0"
+    assert b"x" * (asgi._SHARED_VALUE_MAX_LENGTH + 1) not in kept_values(b"accept")
+    for name in (b"cookie", b"authorization", b"referer", b"x-api-key"):
+        assert asgi._HEADER_KEYS[name] == (environ_key(name), None)
+    for n in range(asgi._SHARED_VALUES_PER_NAME * 2):
+        agent = f"agent/{n}".encode()
+        build_environ(make_scope(headers=[(b"user-agent", agent)]), BytesIO())
+        assert kept_values(b"user-agent")[agent] == agent.decode()
+    assert 0 < len(kept_values(b"user-agent")) <= asgi._SHARED_VALUES_PER_NAME
+
+
+def kept_values(name: bytes) -> dict[bytes, str]:
+    """The decoded values kept for the header ``name``."""
+    from phial import asgi
+
+    values = asgi._HEADER_KEYS[name][1]
+    assert values is not None
+    return values
+
+
+def environ_key(name: bytes) -> str:
+    return "HTTP_" + name.decode().upper().replace("-", "_")
+
+
+def test_a_kept_header_value_is_the_decoded_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The second request with a kept value reads it from the cache, and gets
+    the environ the general path builds (non-ASCII latin-1 bytes included)."""
+    from phial import asgi
+
+    headers = [(b"host", b"caf\xe9.test"), (b"accept-language", b"fr")]
+    scope = make_scope(headers=headers)
+    first = build_environ(scope, BytesIO())
+    assert kept_values(b"host")[b"caf\xe9.test"] == "caf\u00e9.test"
+
+    def unexpected(*args: t.Any) -> None:
+        raise AssertionError("a kept value was decoded again")
+
+    monkeypatch.setattr(asgi, "_shared_value", unexpected)
+    # Equal bytes, other objects (as a server gives for each request).
+    again = build_environ(
+        make_scope(headers=[(bytes(bytearray(n)), bytes(bytearray(v))) for n, v in headers]),
+        BytesIO(),
+    )
+    monkeypatch.setattr(asgi, "_common_environ", lambda scope, body: None)
+    general = build_environ(scope, BytesIO())
+    assert first["HTTP_HOST"] == again["HTTP_HOST"] == general["HTTP_HOST"] == "caf\u00e9.test"
+    assert again["HTTP_ACCEPT_LANGUAGE"] == "fr"
 
 
 def test_environ_templates_are_bounded() -> None:

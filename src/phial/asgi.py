@@ -243,13 +243,21 @@ def _add_headers(environ: dict[str, t.Any], headers: t.Iterable[tuple[bytes, byt
     """Add the request headers to ``environ`` (see :func:`build_environ`)."""
     keys = _HEADER_KEYS
     for raw_name, raw_value in headers:
-        key = keys.get(raw_name)
-        if not key:
-            if key is None:
-                key = _header_key(raw_name)
-            if not key:
-                continue  # a name with "_": dropped
-        value = raw_value.decode("latin-1")
+        try:
+            key, values = keys[raw_name]
+        except KeyError:
+            key, values = _header_key(raw_name)
+        if values is not None:
+            try:
+                value = values.get(raw_value)  # (not a subscript: a miss raises nothing)
+            except TypeError:  # not bytes: decoded below, never kept
+                value = None
+            if value is None:
+                value = _shared_value(values, raw_value)
+        elif key:
+            value = raw_value.decode("latin-1")
+        else:
+            continue  # a name with "_": dropped
         if key in environ:
             # Repeated headers are joined into one value.
             value = environ[key] + ("; " if key == "HTTP_COOKIE" else ",") + value
@@ -451,12 +459,55 @@ def _add_bridge(environ: dict[str, t.Any], scope: Scope) -> None:
         environ[WSGI_BRIDGE] = True
 
 
-#: Raw header name -> environ key (``""``: dropped); header names repeat across
-#: requests, so each is converted once. Bounded: names are client-chosen.
-_HEADER_KEYS: dict[bytes, str] = {}
+#: Raw header name -> (environ key, the cache of its values or ``None``); the
+#: key ``""`` means dropped. Header names repeat across requests, so each is
+#: converted once. Bounded: names are client-chosen.
+_HEADER_KEYS: dict[bytes, tuple[str, dict[bytes, str] | None]] = {}
+
+#: The headers whose values are kept decoded (see :func:`_shared_value`):
+#: those that repeat across requests, and across clients, and carry nothing
+#: secret or personal. A cookie, credentials or a referring URL are never
+#: kept; nor is any header not listed here (``X-Api-Key``...).
+_SHARED_VALUE_KEYS = frozenset(
+    (
+        "CONTENT_LENGTH",
+        "CONTENT_TYPE",
+        "HTTP_ACCEPT",
+        "HTTP_ACCEPT_CHARSET",
+        "HTTP_ACCEPT_ENCODING",
+        "HTTP_ACCEPT_LANGUAGE",
+        "HTTP_CACHE_CONTROL",
+        "HTTP_CONNECTION",
+        "HTTP_DNT",
+        "HTTP_HOST",
+        "HTTP_ORIGIN",
+        "HTTP_PRAGMA",
+        "HTTP_PRIORITY",
+        "HTTP_SEC_CH_UA",
+        "HTTP_SEC_CH_UA_MOBILE",
+        "HTTP_SEC_CH_UA_PLATFORM",
+        "HTTP_SEC_FETCH_DEST",
+        "HTTP_SEC_FETCH_MODE",
+        "HTTP_SEC_FETCH_SITE",
+        "HTTP_SEC_FETCH_USER",
+        "HTTP_SEC_WEBSOCKET_VERSION",
+        "HTTP_TE",
+        "HTTP_UPGRADE",
+        "HTTP_UPGRADE_INSECURE_REQUESTS",
+        "HTTP_USER_AGENT",
+        "HTTP_X_FORWARDED_HOST",
+        "HTTP_X_FORWARDED_PORT",
+        "HTTP_X_FORWARDED_PROTO",
+        "HTTP_X_REQUESTED_WITH",
+    )
+)
+#: Values longer than this are decoded each time, never kept.
+_SHARED_VALUE_MAX_LENGTH = 256
+#: Values kept per header name; when full, the name's values start afresh.
+_SHARED_VALUES_PER_NAME = 64
 
 
-def _header_key(raw_name: bytes) -> str:
+def _header_key(raw_name: bytes) -> tuple[str, dict[bytes, str] | None]:
     name = raw_name.decode("latin-1")
     if "_" in name:
         key = ""
@@ -464,10 +515,23 @@ def _header_key(raw_name: bytes) -> str:
         key = name.upper().replace("-", "_")
         if key != "CONTENT_TYPE" and key != "CONTENT_LENGTH":
             key = "HTTP_" + key
+    entry: tuple[str, dict[bytes, str] | None] = (key, {} if key in _SHARED_VALUE_KEYS else None)
     if len(_HEADER_KEYS) >= 256:
         _HEADER_KEYS.clear()
-    _HEADER_KEYS[raw_name] = key
-    return key
+    _HEADER_KEYS[raw_name] = entry
+    return entry
+
+
+def _shared_value(values: dict[bytes, str], raw_value: bytes) -> str:
+    """``raw_value`` decoded, and kept in ``values`` (a header name's, see
+    :data:`_SHARED_VALUE_KEYS`): ``Host`` or ``User-Agent`` repeat request
+    after request, and a dictionary lookup costs less than a decoding."""
+    value = raw_value.decode("latin-1")
+    if raw_value.__class__ is bytes and len(raw_value) <= _SHARED_VALUE_MAX_LENGTH:
+        if len(values) >= _SHARED_VALUES_PER_NAME:
+            values.clear()
+        values[raw_value] = value
+    return value
 
 
 def _framing_error(environ: dict[str, t.Any]) -> str | None:

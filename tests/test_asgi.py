@@ -1319,8 +1319,9 @@ def test_the_next_request_of_a_connection_skips_the_template_lookup(
 
     server = ("next.test", 8000)
     client = ("10.1.2.3", 5555)
+    build_environ(make_scope(server=server, client=client), BytesIO())  # makes the template
     first = build_environ(make_scope(server=server, client=client), BytesIO())
-    assert asgi._LAST_CONNECTION[0][:2] == (server, client)
+    assert asgi._LAST_CONNECTION[0][:2] == (client, server)
 
     def unexpected(*args: t.Any) -> None:
         raise AssertionError("the last connection's values were not used")
@@ -1333,6 +1334,42 @@ def test_the_next_request_of_a_connection_skips_the_template_lookup(
     assert environ["SERVER_NAME"] == first["SERVER_NAME"] == "next.test"
 
 
+class _NoLookups(dict):  # type: ignore[type-arg]  # a stand-in for the template cache
+    def __getitem__(self, key: t.Any) -> t.Any:
+        raise AssertionError("a kept connection's template was looked up")
+
+
+def test_interleaved_connections_are_each_kept(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Requests of two connections taking turns each find their own
+    connection kept, and get the general path's environ."""
+    from phial import asgi
+
+    server = ("turns.test", 8000)
+    other_server = ("turns.test", 8000)  # equal, but another connection's tuple
+    clients = [("10.1.2.3", 5555), ("10.1.2.4", 6666)]
+    scopes = [
+        make_scope(server=server, client=clients[0]),
+        make_scope(server=other_server, client=clients[1], scheme="https"),
+    ]
+    for scope in scopes * 2:  # the first pass makes the templates
+        build_environ(scope, BytesIO())
+    monkeypatch.setattr(asgi, "_TEMPLATES", _NoLookups())
+    environs = [build_environ(scope, BytesIO()) for scope in scopes * 2]
+    monkeypatch.setattr(asgi, "_common_environ", lambda scope, body: None)
+    for scope, environ in zip(scopes * 2, environs, strict=True):
+        general = build_environ(scope, environ["wsgi.input"])
+        assert list(environ.items()) == list(general.items())
+
+
+def test_kept_connections_are_bounded() -> None:
+    from phial import asgi
+
+    for port in range(asgi._MAX_CONNECTIONS * 2):
+        scope = make_scope(client=("10.1.2.3", port))
+        assert build_environ(scope, BytesIO())["REMOTE_PORT"] == str(port)
+    assert 0 < len(asgi._CONNECTIONS) <= asgi._MAX_CONNECTIONS
+
+
 @pytest.mark.parametrize(
     ("server", "client"),
     [
@@ -1340,6 +1377,7 @@ def test_the_next_request_of_a_connection_skips_the_template_lookup(
         (("list.test", 8000), ["10.1.2.3", 5555]),
         (("list.test", 8000), ("10.1.2.3", "5555")),
         (("list.test", 8000), (b"10.1.2.3", 5555)),
+        (("list.test", 8000), (["10.1.2.3"], 5555)),
     ],
 )
 def test_only_immutable_addresses_are_kept_for_the_next_request(
@@ -1349,11 +1387,15 @@ def test_only_immutable_addresses_are_kept_for_the_next_request(
     no int formats to: the next request must not be matched by identity."""
     from phial import asgi
 
+    build_environ(make_scope(server=("list.test", 8000)), BytesIO())  # makes the template
     build_environ(make_scope(), BytesIO())
     kept = asgi._LAST_CONNECTION[0]
     environ = build_environ(make_scope(server=server, client=client), BytesIO())
     assert environ["REMOTE_PORT"] == "5555"
     assert asgi._LAST_CONNECTION[0] is kept
+    assert not any(
+        known[0] is client and known[1] is server for known in asgi._CONNECTIONS.values()
+    )
 
 
 def test_header_values_are_kept_for_listed_names_only() -> None:

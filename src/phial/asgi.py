@@ -274,8 +274,7 @@ def _common_environ(scope: Scope, body: t.IO[bytes]) -> dict[str, t.Any] | None:
     What depends only on the server's side of the connection (scheme,
     protocol, server address) comes from a template made once per such
     combination (see :func:`_server_template`); that and the client's
-    address as text are taken from :data:`_LAST_CONNECTION` when the scope
-    is of the same connection as the last one."""
+    address as text are kept per connection (see :func:`_connection`)."""
     try:
         raw_path: bytes = scope["raw_path"]
         server = scope["server"]
@@ -284,23 +283,19 @@ def _common_environ(scope: Scope, body: t.IO[bytes]) -> dict[str, t.Any] | None:
         # through the buffer protocol, ten times the cost.)
         if scope["root_path"] or not raw_path or 0x25 in raw_path:
             return None
-        last = _LAST_CONNECTION[0]
-        if (
-            server is last[0]
-            and client is last[1]
-            and scope["scheme"] == last[2]
-            and scope["http_version"] == last[3]
+        known = _LAST_CONNECTION[0]
+        if not (
+            client is known[0]
+            and server is known[1]
+            and scope["scheme"] == known[2]
+            and scope["http_version"] == known[3]
         ):
-            template: dict[str, t.Any] = last[4]
-            client_host: t.Any = last[5]
-            client_port: str = last[6]
-        else:
-            connection = _connection(scope, server, client)
-            if connection is None:
+            found = _connection(scope, server, client)
+            if found is None:
                 return None
-            template, client_host, client_port = connection
+            known = found
         query: bytes = scope["query_string"]
-        environ = template.copy()  # a dict's copy takes its hash table at once
+        environ: dict[str, t.Any] = known[4].copy()  # a dict's copy takes its hash table at once
         environ["REQUEST_METHOD"] = scope["method"]
         environ["PATH_INFO"] = raw_path.decode("latin-1")
         if query:  # (the template's is "")
@@ -310,35 +305,62 @@ def _common_environ(scope: Scope, body: t.IO[bytes]) -> dict[str, t.Any] | None:
     environ["wsgi.input"] = body
     environ["wsgi.errors"] = sys.stderr
     environ["asgi.scope"] = scope
-    environ["REMOTE_ADDR"] = client_host
-    environ["REMOTE_PORT"] = client_port
+    environ["REMOTE_ADDR"] = known[5]
+    environ["REMOTE_PORT"] = known[6]
     if "extensions" in scope:
         _add_bridge(environ, scope)
     _add_headers(environ, scope["headers"])
     return environ
 
 
+#: What :func:`_common_environ` needs of a connection: ``(client, server,
+#: scheme, http_version, template, client host, client port as text)``.
+_Connection: t.TypeAlias = "tuple[t.Any, t.Any, t.Any, t.Any, dict[str, t.Any], t.Any, str]"
+
 _UNSET = object()
 
-#: The connection of the last common scope: ``(server, client, scheme,
-#: http_version, template, client host, client port as text)``. Servers pass
-#: the same ``server`` and ``client`` tuples for every request of a
-#: keep-alive connection, so the next request on it is recognised by their
-#: identity and two string comparisons, without building and hashing a key
-#: or formatting the port. One entry: a miss costs a tuple (see
-#: :func:`_connection`). Only tuples of a string and an int are kept, which
-#: cannot change while held.
-_LAST_CONNECTION: list[tuple[t.Any, ...]] = [(_UNSET,) * 7]
+#: The connection last seen first (see :func:`_connection`): the next request
+#: of a keep-alive connection, when no other came in between, is recognised
+#: by the identity of its scope's ``client`` and ``server`` tuples and two
+#: string comparisons, without a lookup.
+_LAST_CONNECTION: list[_Connection] = [(_UNSET, _UNSET, _UNSET, _UNSET, {}, "", "")]
+
+#: Client address -> its connection (see :func:`_connection`). Bounded: when
+#: full, it starts afresh.
+_CONNECTIONS: dict[tuple[t.Any, ...], _Connection] = {}
+_MAX_CONNECTIONS = 256
 
 
-def _connection(
-    scope: Scope, server: t.Any, client: t.Any
-) -> tuple[dict[str, t.Any], t.Any, str] | None:
-    """:func:`_common_environ`'s template, client host and client port (as
-    text) for ``scope``, which is not of the last connection; ``None`` when it
-    is no common scope. Raises what reading an absent or malformed key
-    raises."""
+def _connection(scope: Scope, server: t.Any, client: t.Any) -> _Connection | None:
+    """The connection ``scope`` comes on, when it is not the last one seen
+    (see :data:`_LAST_CONNECTION`); ``None`` when ``scope`` is no common
+    scope. Raises what reading an absent or malformed key raises.
+
+    Servers pass the same ``server`` and ``client`` tuples for every request
+    of a keep-alive connection: the connection is kept, by the client's
+    address, so that its next request finds the template and the port as
+    text without building and hashing a template key or formatting the port,
+    even when requests of other connections came in between. Each request
+    must bring the very tuples kept."""
     client_host, client_port = client
+    # A tuple of a str and an int: hashable, and neither it nor the port's
+    # text can change.
+    keep = (
+        client.__class__ is tuple
+        and client_host.__class__ is str
+        and client_port.__class__ is int
+        and server.__class__ is tuple
+    )
+    if keep:
+        known = _CONNECTIONS.get(client)
+        if (
+            known is not None
+            and client is known[0]
+            and server is known[1]
+            and scope["scheme"] == known[2]
+            and scope["http_version"] == known[3]
+        ):
+            return known
     key = (scope["scheme"], scope["http_version"], server)
     try:
         template = _TEMPLATES[key]
@@ -346,17 +368,15 @@ def _connection(
         made = _server_template(key)
         if made is None:
             return None
-        template = made
-    port = str(client_port)
-    if (
-        server.__class__ is tuple
-        and client.__class__ is tuple
-        and client_host.__class__ is str
-        and client_port.__class__ is int
-        and _TEMPLATES.get(key) is template
-    ):
-        _LAST_CONNECTION[0] = (server, client, key[0], key[1], template, client_host, port)
-    return template, client_host, port
+        # Kept from the next request on, once found in _TEMPLATES.
+        return (None, None, None, None, made, client_host, str(client_port))
+    connection = (client, server, key[0], key[1], template, client_host, str(client_port))
+    if keep:
+        if len(_CONNECTIONS) >= _MAX_CONNECTIONS:
+            _CONNECTIONS.clear()
+        _CONNECTIONS[client] = connection
+        _LAST_CONNECTION[0] = connection
+    return connection
 
 
 #: (scheme, http_version, server) -> :func:`_common_environ`'s template for

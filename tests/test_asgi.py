@@ -1361,6 +1361,43 @@ def test_interleaved_connections_are_each_kept(monkeypatch: pytest.MonkeyPatch) 
         assert list(environ.items()) == list(general.items())
 
 
+def test_a_connection_seen_again_gets_a_template_of_its_own(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Its second request gives a kept connection a template with the
+    client's address and ``wsgi.errors`` filled in (not its first: a
+    connection used once costs nothing more); a request changing its environ
+    leaves the template as it was, and a new ``sys.stderr`` is still seen."""
+    import io
+    import sys
+
+    from phial import asgi
+
+    server = ("own.test", 8000)
+    client = ("10.1.2.3", 5555)
+    build_environ(make_scope(server=server, client=client), BytesIO())  # makes the template
+    build_environ(make_scope(server=("other.test", 1), client=client), BytesIO())
+    build_environ(make_scope(server=server, client=client), BytesIO())
+    assert asgi._CONNECTIONS[client][7] is asgi._UNSET  # seen once
+    first = build_environ(make_scope(server=server, client=client), BytesIO())
+    assert asgi._CONNECTIONS[client][7] is sys.stderr  # seen again
+    first["REMOTE_ADDR"] = first["REMOTE_PORT"] = "changed"
+    scopes = [
+        make_scope(server=server, client=client, method="POST", query_string=b"q=1"),
+        make_scope(server=server, client=client),
+        make_scope(server=server, client=client),
+    ]
+    for n, scope in enumerate(scopes):
+        if n == 2:
+            monkeypatch.setattr(sys, "stderr", io.StringIO())
+        environ = build_environ(scope, BytesIO())
+        assert environ["wsgi.errors"] is sys.stderr
+        with monkeypatch.context() as patched:
+            patched.setattr(asgi, "_common_environ", lambda scope, body: None)
+            general = build_environ(scope, environ["wsgi.input"])
+        assert list(environ.items()) == list(general.items())
+
+
 def test_kept_connections_are_bounded() -> None:
     from phial import asgi
 

@@ -284,12 +284,15 @@ def _common_environ(scope: Scope, body: t.IO[bytes]) -> dict[str, t.Any] | None:
         if scope["root_path"] or not raw_path or 0x25 in raw_path:
             return None
         known = _LAST_CONNECTION[0]
-        if not (
+        if (
             client is known[0]
             and server is known[1]
             and scope["scheme"] == known[2]
             and scope["http_version"] == known[3]
         ):
+            if known[7] is not sys.stderr:
+                known = _own_template(known)
+        else:
             found = _connection(scope, server, client)
             if found is None:
                 return None
@@ -303,10 +306,12 @@ def _common_environ(scope: Scope, body: t.IO[bytes]) -> dict[str, t.Any] | None:
     except (KeyError, TypeError, ValueError):  # a key left out, an address of None
         return None
     environ["wsgi.input"] = body
-    environ["wsgi.errors"] = sys.stderr
     environ["asgi.scope"] = scope
-    environ["REMOTE_ADDR"] = known[5]
-    environ["REMOTE_PORT"] = known[6]
+    errors = sys.stderr
+    if errors is not known[7]:  # the template is not this connection's own
+        environ["wsgi.errors"] = errors
+        environ["REMOTE_ADDR"] = known[5]
+        environ["REMOTE_PORT"] = known[6]
     if "extensions" in scope:
         _add_bridge(environ, scope)
     _add_headers(environ, scope["headers"])
@@ -314,8 +319,11 @@ def _common_environ(scope: Scope, body: t.IO[bytes]) -> dict[str, t.Any] | None:
 
 
 #: What :func:`_common_environ` needs of a connection: ``(client, server,
-#: scheme, http_version, template, client host, client port as text)``.
-_Connection: t.TypeAlias = "tuple[t.Any, t.Any, t.Any, t.Any, dict[str, t.Any], t.Any, str]"
+#: scheme, http_version, template, client host, client port as text,
+#: errors)``. ``errors`` is the ``wsgi.errors`` stream the template holds when
+#: it is the connection's own, with the client's address filled in too (see
+#: :func:`_own_template`); else :data:`_UNSET`.
+_Connection: t.TypeAlias = "tuple[t.Any, t.Any, t.Any, t.Any, dict[str, t.Any], t.Any, str, t.Any]"
 
 _UNSET = object()
 
@@ -323,7 +331,7 @@ _UNSET = object()
 #: of a keep-alive connection, when no other came in between, is recognised
 #: by the identity of its scope's ``client`` and ``server`` tuples and two
 #: string comparisons, without a lookup.
-_LAST_CONNECTION: list[_Connection] = [(_UNSET, _UNSET, _UNSET, _UNSET, {}, "", "")]
+_LAST_CONNECTION: list[_Connection] = [(_UNSET, _UNSET, _UNSET, _UNSET, {}, "", "", _UNSET)]
 
 #: Client address -> its connection (see :func:`_connection`). Bounded: when
 #: full, it starts afresh.
@@ -360,7 +368,7 @@ def _connection(scope: Scope, server: t.Any, client: t.Any) -> _Connection | Non
             and scope["scheme"] == known[2]
             and scope["http_version"] == known[3]
         ):
-            return known
+            return known if known[7] is sys.stderr else _own_template(known)
     key = (scope["scheme"], scope["http_version"], server)
     try:
         template = _TEMPLATES[key]
@@ -369,14 +377,32 @@ def _connection(scope: Scope, server: t.Any, client: t.Any) -> _Connection | Non
         if made is None:
             return None
         # Kept from the next request on, once found in _TEMPLATES.
-        return (None, None, None, None, made, client_host, str(client_port))
-    connection = (client, server, key[0], key[1], template, client_host, str(client_port))
+        return (None, None, None, None, made, client_host, str(client_port), _UNSET)
+    port = str(client_port)
+    connection = (client, server, key[0], key[1], template, client_host, port, _UNSET)
     if keep:
         if len(_CONNECTIONS) >= _MAX_CONNECTIONS:
             _CONNECTIONS.clear()
         _CONNECTIONS[client] = connection
         _LAST_CONNECTION[0] = connection
     return connection
+
+
+def _own_template(known: _Connection) -> _Connection:
+    """The kept connection ``known``, seen again, with a template of its own:
+    the server's with the client's address and ``wsgi.errors`` filled in, so
+    its requests store three values less. Made on the second request of a
+    connection, not the first: a connection used once costs nothing more."""
+    template = known[4].copy()
+    errors = template["wsgi.errors"] = sys.stderr
+    template["REMOTE_ADDR"] = known[5]
+    template["REMOTE_PORT"] = known[6]
+    own = (*known[:4], template, known[5], known[6], errors)
+    client = known[0]
+    if _CONNECTIONS.get(client) is known:
+        _CONNECTIONS[client] = own
+    _LAST_CONNECTION[0] = own
+    return own
 
 
 #: (scheme, http_version, server) -> :func:`_common_environ`'s template for

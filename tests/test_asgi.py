@@ -11,7 +11,7 @@ from io import BytesIO
 
 import pytest
 
-from phial import Phial, g, request, stream_with_context
+from phial import Phial, g, jsonify, redirect, request, stream_with_context
 from phial.asgi import build_environ
 from phial.testing import FlaskClient
 
@@ -1066,6 +1066,50 @@ def test_single_chunk_response_is_two_messages_with_lowercase_headers() -> None:
 
     assert ("X-Thing", "1") in _RAW_HEADERS
     assert ("Set-Cookie", "a=b") not in _RAW_HEADERS
+
+
+def _response_cases() -> list[t.Callable[[Phial], t.Any]]:
+    def plain(app: Phial) -> t.Any:
+        return app.make_response(("hi", 201, {"X-Thing": "1"}))
+
+    def json(app: Phial) -> t.Any:
+        return jsonify(a=1)
+
+    def no_length(app: Phial) -> t.Any:
+        response = app.make_response("hi")
+        del response.headers["Content-Length"]
+        return response
+
+    def empty(app: Phial) -> t.Any:
+        return app.make_response(("", 204))
+
+    def redirected(app: Phial) -> t.Any:
+        return redirect("/elsewhere")
+
+    def chunks(app: Phial) -> t.Any:
+        return app.response_class([b"a", b"b"])
+
+    return [plain, json, no_length, empty, redirected, chunks]
+
+
+@pytest.mark.parametrize("make", _response_cases())
+@pytest.mark.parametrize("method", ["GET", "HEAD"])
+def test_a_response_object_is_sent_as_send_response_sends_it(
+    make: t.Callable[[Phial], t.Any], method: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The single-chunk shortcut sends the same messages as the general
+    sender, and steps aside for what it does not handle."""
+    from phial import asgi
+
+    app = Phial(__name__)
+
+    @app.route("/", methods=["GET", "HEAD"])
+    async def index() -> t.Any:
+        return make(app)
+
+    sent = run_asgi(app, make_scope(method=method))
+    monkeypatch.setattr(asgi, "_PLAIN_HEADERS", frozenset())  # every response the general way
+    assert run_asgi(app, make_scope(method=method)) == sent
 
 
 def test_single_chunk_response_still_runs_close_callbacks() -> None:

@@ -1051,27 +1051,14 @@ async def _send_response_object(
     receive: Receive,
     send: Send,
 ) -> None:
-    headers = _single_chunk_headers(response, environ)
-    if headers is None:
-        await send_response(app, ctx, response, environ, receive, send)
-    else:
-        # What send_response sends for this response, without its coroutine.
-        await send(
-            {"type": "http.response.start", "status": response.status_code, "headers": headers}
-        )
-        await send({"type": "http.response.body", "body": response.response[0]})  # type: ignore[index]  # a one-item list, checked
-
-
-def _single_chunk_headers(
-    response: Response, environ: dict[str, t.Any]
-) -> list[tuple[bytes, bytes]] | None:
-    """The raw headers when ``response`` is a finished single-chunk body that
-    can be sent as is (what make_response builds for str, bytes, dict and
-    list); ``None`` when :func:`send_response` must handle it.
+    """Send ``response``: a finished single-chunk body that can be sent as
+    is (what make_response builds for str, bytes, dict and list) at once,
+    here; anything else through :func:`send_response`.
 
     For such a response send_response would send the same two messages, and
     closing it has nothing to do: its body has no ``close`` and it has no
-    ``call_on_close`` functions.
+    ``call_on_close`` functions. (Checked here, not in a function of its
+    own: a call less, and ``status_code``, a property, is read once.)
     """
     body = response.response
     status = response.status_code
@@ -1088,7 +1075,8 @@ def _single_chunk_headers(
         or response.headers.__class__ not in _PLAIN_HEADERS
         or environ["REQUEST_METHOD"] == "HEAD"
     ):
-        return None
+        await send_response(app, ctx, response, environ, receive, send)
+        return
     raw = _RAW_HEADERS
     headers = []
     has_length = False
@@ -1099,9 +1087,12 @@ def _single_chunk_headers(
         if pair[0] == b"content-length":
             has_length = True
         headers.append(pair)
+    chunk: bytes = body[0]
     if not has_length:
-        headers.append((b"content-length", str(len(body[0])).encode()))
-    return headers
+        headers.append((b"content-length", str(len(chunk)).encode()))
+    # What send_response sends for this response, without its coroutine.
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": chunk})
 
 
 #: ``(name, value)`` header -> its lower-cased latin-1 form. Most responses

@@ -11,7 +11,7 @@ from io import BytesIO
 
 import pytest
 
-from phial import Phial, g, request, stream_with_context
+from phial import Phial, g, jsonify, redirect, request, stream_with_context
 from phial.asgi import build_environ
 from phial.testing import FlaskClient
 
@@ -179,6 +179,19 @@ _ENVIRON_CASES: list[tuple[dict[str, t.Any], bool]] = [
         True,
     ),
     ({"headers": []}, True),
+    (
+        {
+            "headers": [
+                (b"Host", b"example.test"),
+                (b"accept", b"text/html"),
+                (b"accept", b"text/html"),
+                (b"user-agent", b"x" * 300),
+                (b"user-agent", bytearray(b"not bytes")),
+                (b"authorization", b"Bearer secret"),
+            ]
+        },
+        True,
+    ),
     ({"root_path": "/app", "path": "/app/x", "raw_path": b"/app/x"}, False),
     ({"root_path": "/caf\u00e9", "path": "/caf\u00e9/x", "raw_path": b"/caf%C3%A9/x"}, False),
     ({"path": "/caf\u00e9/x%2Fy", "raw_path": b"/caf%C3%A9/x%2Fy"}, False),
@@ -1055,6 +1068,50 @@ def test_single_chunk_response_is_two_messages_with_lowercase_headers() -> None:
     assert ("Set-Cookie", "a=b") not in _RAW_HEADERS
 
 
+def _response_cases() -> list[t.Callable[[Phial], t.Any]]:
+    def plain(app: Phial) -> t.Any:
+        return app.make_response(("hi", 201, {"X-Thing": "1"}))
+
+    def json(app: Phial) -> t.Any:
+        return jsonify(a=1)
+
+    def no_length(app: Phial) -> t.Any:
+        response = app.make_response("hi")
+        del response.headers["Content-Length"]
+        return response
+
+    def empty(app: Phial) -> t.Any:
+        return app.make_response(("", 204))
+
+    def redirected(app: Phial) -> t.Any:
+        return redirect("/elsewhere")
+
+    def chunks(app: Phial) -> t.Any:
+        return app.response_class([b"a", b"b"])
+
+    return [plain, json, no_length, empty, redirected, chunks]
+
+
+@pytest.mark.parametrize("make", _response_cases())
+@pytest.mark.parametrize("method", ["GET", "HEAD"])
+def test_a_response_object_is_sent_as_send_response_sends_it(
+    make: t.Callable[[Phial], t.Any], method: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The single-chunk shortcut sends the same messages as the general
+    sender, and steps aside for what it does not handle."""
+    from phial import asgi
+
+    app = Phial(__name__)
+
+    @app.route("/", methods=["GET", "HEAD"])
+    async def index() -> t.Any:
+        return make(app)
+
+    sent = run_asgi(app, make_scope(method=method))
+    monkeypatch.setattr(asgi, "_PLAIN_HEADERS", frozenset())  # every response the general way
+    assert run_asgi(app, make_scope(method=method)) == sent
+
+
 def test_single_chunk_response_still_runs_close_callbacks() -> None:
     app = Phial(__name__)
     closed: list[bool] = []
@@ -1266,6 +1323,225 @@ def test_environ_templates_keep_each_servers_values(monkeypatch: pytest.MonkeyPa
     for scope, environ in zip(scopes * 2, environs, strict=True):
         general = build_environ(scope, environ["wsgi.input"])
         assert list(environ.items()) == list(general.items())
+
+
+def test_environ_of_the_last_connection_equals_the_general_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A request on the last request's connection (the same server and client
+    tuples) takes the template and client address kept from it; another
+    scheme or protocol on the same tuples, another client, addresses given
+    as lists or a port that is not an int do not, and each environ is the
+    general path's."""
+    from phial import asgi
+
+    server = ("conn.test", 8000)
+    client = ("10.1.2.3", 5555)
+    scopes = [
+        make_scope(server=server, client=client),
+        make_scope(server=server, client=client, method="POST", query_string=b"a=1"),
+        make_scope(server=server, client=client, scheme="https"),
+        make_scope(server=server, client=client, http_version="2"),
+        make_scope(server=server, client=client, http_version="2"),
+        make_scope(server=server, client=("10.1.2.3", 6666)),
+        make_scope(server=["conn.test", 8000], client=["10.1.2.4", 7777]),
+        make_scope(server=server, client=("10.1.2.5", "8888")),
+        make_scope(server=server, client=client),
+        make_scope(server=server, client=client),
+    ]
+    environs = [build_environ(scope, BytesIO()) for scope in scopes]
+    monkeypatch.setattr(asgi, "_common_environ", lambda scope, body: None)
+    for scope, environ in zip(scopes, environs, strict=True):
+        general = build_environ(scope, environ["wsgi.input"])
+        assert list(environ.items()) == list(general.items())
+
+
+def test_the_next_request_of_a_connection_skips_the_template_lookup(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from phial import asgi
+
+    server = ("next.test", 8000)
+    client = ("10.1.2.3", 5555)
+    build_environ(make_scope(server=server, client=client), BytesIO())  # makes the template
+    first = build_environ(make_scope(server=server, client=client), BytesIO())
+    assert asgi._LAST_CONNECTION[0][:2] == (client, server)
+
+    def unexpected(*args: t.Any) -> None:
+        raise AssertionError("the last connection's values were not used")
+
+    monkeypatch.setattr(asgi, "_connection", unexpected)
+    scope = make_scope(server=server, client=client, path="/b", raw_path=b"/b")
+    environ = build_environ(scope, BytesIO())
+    assert environ["PATH_INFO"] == "/b"
+    assert (environ["REMOTE_ADDR"], environ["REMOTE_PORT"]) == ("10.1.2.3", "5555")
+    assert environ["SERVER_NAME"] == first["SERVER_NAME"] == "next.test"
+
+
+class _NoLookups(dict):  # type: ignore[type-arg]  # a stand-in for the template cache
+    def __getitem__(self, key: t.Any) -> t.Any:
+        raise AssertionError("a kept connection's template was looked up")
+
+
+def test_interleaved_connections_are_each_kept(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Requests of two connections taking turns each find their own
+    connection kept, and get the general path's environ."""
+    from phial import asgi
+
+    server = ("turns.test", 8000)
+    other_server = ("turns.test", 8000)  # equal, but another connection's tuple
+    clients = [("10.1.2.3", 5555), ("10.1.2.4", 6666)]
+    scopes = [
+        make_scope(server=server, client=clients[0]),
+        make_scope(server=other_server, client=clients[1], scheme="https"),
+    ]
+    for scope in scopes * 2:  # the first pass makes the templates
+        build_environ(scope, BytesIO())
+    monkeypatch.setattr(asgi, "_TEMPLATES", _NoLookups())
+    environs = [build_environ(scope, BytesIO()) for scope in scopes * 2]
+    monkeypatch.setattr(asgi, "_common_environ", lambda scope, body: None)
+    for scope, environ in zip(scopes * 2, environs, strict=True):
+        general = build_environ(scope, environ["wsgi.input"])
+        assert list(environ.items()) == list(general.items())
+
+
+def test_a_connection_seen_again_gets_a_template_of_its_own(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Its second request gives a kept connection a template with the
+    client's address and ``wsgi.errors`` filled in (not its first: a
+    connection used once costs nothing more); a request changing its environ
+    leaves the template as it was, and a new ``sys.stderr`` is still seen."""
+    import io
+    import sys
+
+    from phial import asgi
+
+    server = ("own.test", 8000)
+    client = ("10.1.2.3", 5555)
+    build_environ(make_scope(server=server, client=client), BytesIO())  # makes the template
+    build_environ(make_scope(server=("other.test", 1), client=client), BytesIO())
+    build_environ(make_scope(server=server, client=client), BytesIO())
+    assert asgi._CONNECTIONS[client][7] is asgi._UNSET  # seen once
+    first = build_environ(make_scope(server=server, client=client), BytesIO())
+    assert asgi._CONNECTIONS[client][7] is sys.stderr  # seen again
+    first["REMOTE_ADDR"] = first["REMOTE_PORT"] = "changed"
+    scopes = [
+        make_scope(server=server, client=client, method="POST", query_string=b"q=1"),
+        make_scope(server=server, client=client),
+        make_scope(server=server, client=client),
+    ]
+    for n, scope in enumerate(scopes):
+        if n == 2:
+            monkeypatch.setattr(sys, "stderr", io.StringIO())
+        environ = build_environ(scope, BytesIO())
+        assert environ["wsgi.errors"] is sys.stderr
+        with monkeypatch.context() as patched:
+            patched.setattr(asgi, "_common_environ", lambda scope, body: None)
+            general = build_environ(scope, environ["wsgi.input"])
+        assert list(environ.items()) == list(general.items())
+
+
+def test_kept_connections_are_bounded() -> None:
+    from phial import asgi
+
+    for port in range(asgi._MAX_CONNECTIONS * 2):
+        scope = make_scope(client=("10.1.2.3", port))
+        assert build_environ(scope, BytesIO())["REMOTE_PORT"] == str(port)
+    assert 0 < len(asgi._CONNECTIONS) <= asgi._MAX_CONNECTIONS
+
+
+@pytest.mark.parametrize(
+    ("server", "client"),
+    [
+        (["list.test", 8000], ("10.1.2.3", 5555)),
+        (("list.test", 8000), ["10.1.2.3", 5555]),
+        (("list.test", 8000), ("10.1.2.3", "5555")),
+        (("list.test", 8000), (b"10.1.2.3", 5555)),
+        (("list.test", 8000), (["10.1.2.3"], 5555)),
+    ],
+)
+def test_only_immutable_addresses_are_kept_for_the_next_request(
+    server: t.Any, client: t.Any
+) -> None:
+    """A list can change between requests, and so could what a port that is
+    no int formats to: the next request must not be matched by identity."""
+    from phial import asgi
+
+    build_environ(make_scope(server=("list.test", 8000)), BytesIO())  # makes the template
+    build_environ(make_scope(), BytesIO())
+    kept = asgi._LAST_CONNECTION[0]
+    environ = build_environ(make_scope(server=server, client=client), BytesIO())
+    assert environ["REMOTE_PORT"] == "5555"
+    assert asgi._LAST_CONNECTION[0] is kept
+    assert not any(
+        known[0] is client and known[1] is server for known in asgi._CONNECTIONS.values()
+    )
+
+
+def test_header_values_are_kept_for_listed_names_only() -> None:
+    """Values of headers that repeat across clients and carry nothing secret
+    are kept decoded (short ones, a bounded number per name); a cookie,
+    credentials, a referring URL or an unlisted header never are."""
+    from phial import asgi
+
+    headers = [
+        (b"user-agent", b"agent/1.0"),
+        (b"accept", b"x" * (asgi._SHARED_VALUE_MAX_LENGTH + 1)),
+        (b"cookie", b"session=secret"),
+        (b"authorization", b"Bearer secret"),
+        (b"referer", b"https://example.test/reset?token=secret"),
+        (b"x-api-key", b"secret"),
+    ]
+    environ = build_environ(make_scope(headers=headers), BytesIO())
+    assert environ["HTTP_USER_AGENT"] == "agent/1.0"
+    assert kept_values(b"user-agent")[b"agent/1.0"] == "agent/1.0"
+    assert b"x" * (asgi._SHARED_VALUE_MAX_LENGTH + 1) not in kept_values(b"accept")
+    for name in (b"cookie", b"authorization", b"referer", b"x-api-key"):
+        assert asgi._HEADER_KEYS[name] == (environ_key(name), None)
+    for n in range(asgi._SHARED_VALUES_PER_NAME * 2):
+        agent = f"agent/{n}".encode()
+        build_environ(make_scope(headers=[(b"user-agent", agent)]), BytesIO())
+        assert kept_values(b"user-agent")[agent] == agent.decode()
+    assert 0 < len(kept_values(b"user-agent")) <= asgi._SHARED_VALUES_PER_NAME
+
+
+def kept_values(name: bytes) -> dict[bytes, str]:
+    """The decoded values kept for the header ``name``."""
+    from phial import asgi
+
+    values = asgi._HEADER_KEYS[name][1]
+    assert values is not None
+    return values
+
+
+def environ_key(name: bytes) -> str:
+    return "HTTP_" + name.decode().upper().replace("-", "_")
+
+
+def test_a_kept_header_value_is_the_decoded_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The second request with a kept value reads it from the cache, and gets
+    the environ the general path builds (non-ASCII latin-1 bytes included)."""
+    from phial import asgi
+
+    headers = [(b"host", b"caf\xe9.test"), (b"accept-language", b"fr")]
+    scope = make_scope(headers=headers)
+    first = build_environ(scope, BytesIO())
+    assert kept_values(b"host")[b"caf\xe9.test"] == "caf\u00e9.test"
+
+    def unexpected(*args: t.Any) -> None:
+        raise AssertionError("a kept value was decoded again")
+
+    monkeypatch.setattr(asgi, "_shared_value", unexpected)
+    # Equal bytes, other objects (as a server gives for each request).
+    again = build_environ(
+        make_scope(headers=[(bytes(bytearray(n)), bytes(bytearray(v))) for n, v in headers]),
+        BytesIO(),
+    )
+    monkeypatch.setattr(asgi, "_common_environ", lambda scope, body: None)
+    general = build_environ(scope, BytesIO())
+    assert first["HTTP_HOST"] == again["HTTP_HOST"] == general["HTTP_HOST"] == "caf\u00e9.test"
+    assert again["HTTP_ACCEPT_LANGUAGE"] == "fr"
 
 
 def test_environ_templates_are_bounded() -> None:

@@ -243,13 +243,21 @@ def _add_headers(environ: dict[str, t.Any], headers: t.Iterable[tuple[bytes, byt
     """Add the request headers to ``environ`` (see :func:`build_environ`)."""
     keys = _HEADER_KEYS
     for raw_name, raw_value in headers:
-        key = keys.get(raw_name)
-        if not key:
-            if key is None:
-                key = _header_key(raw_name)
-            if not key:
-                continue  # a name with "_": dropped
-        value = raw_value.decode("latin-1")
+        try:
+            key, values = keys[raw_name]
+        except KeyError:
+            key, values = _header_key(raw_name)
+        if values is not None:
+            try:
+                value = values.get(raw_value)  # (not a subscript: a miss raises nothing)
+            except TypeError:  # not bytes: decoded below, never kept
+                value = None
+            if value is None:
+                value = _shared_value(values, raw_value)
+        elif key:
+            value = raw_value.decode("latin-1")
+        else:
+            continue  # a name with "_": dropped
         if key in environ:
             # Repeated headers are joined into one value.
             value = environ[key] + ("; " if key == "HTTP_COOKIE" else ",") + value
@@ -265,22 +273,32 @@ def _common_environ(scope: Scope, body: t.IO[bytes]) -> dict[str, t.Any] | None:
 
     What depends only on the server's side of the connection (scheme,
     protocol, server address) comes from a template made once per such
-    combination (see :func:`_server_template`)."""
+    combination (see :func:`_server_template`); that and the client's
+    address as text are kept per connection (see :func:`_connection`)."""
     try:
         raw_path: bytes = scope["raw_path"]
-        client_host, client_port = scope["client"]
-        if scope["root_path"] or not raw_path or b"%" in raw_path:
+        server = scope["server"]
+        client = scope["client"]
+        # (0x25 is "%": a byte is found with memchr, a one-byte bytes
+        # through the buffer protocol, ten times the cost.)
+        if scope["root_path"] or not raw_path or 0x25 in raw_path:
             return None
-        key = (scope["scheme"], scope["http_version"], scope["server"])
-        try:
-            template = _TEMPLATES[key]
-        except (KeyError, TypeError):  # not made yet, or an address given as a list
-            made = _server_template(key)
-            if made is None:
+        known = _LAST_CONNECTION[0]
+        if (
+            client is known[0]
+            and server is known[1]
+            and scope["scheme"] == known[2]
+            and scope["http_version"] == known[3]
+        ):
+            if known[7] is not sys.stderr:
+                known = _own_template(known)
+        else:
+            found = _connection(scope, server, client)
+            if found is None:
                 return None
-            template = made
+            known = found
         query: bytes = scope["query_string"]
-        environ = template.copy()  # a dict's copy takes its hash table at once
+        environ: dict[str, t.Any] = known[4].copy()  # a dict's copy takes its hash table at once
         environ["REQUEST_METHOD"] = scope["method"]
         environ["PATH_INFO"] = raw_path.decode("latin-1")
         if query:  # (the template's is "")
@@ -288,14 +306,103 @@ def _common_environ(scope: Scope, body: t.IO[bytes]) -> dict[str, t.Any] | None:
     except (KeyError, TypeError, ValueError):  # a key left out, an address of None
         return None
     environ["wsgi.input"] = body
-    environ["wsgi.errors"] = sys.stderr
     environ["asgi.scope"] = scope
-    environ["REMOTE_ADDR"] = client_host
-    environ["REMOTE_PORT"] = str(client_port)
+    errors = sys.stderr
+    if errors is not known[7]:  # the template is not this connection's own
+        environ["wsgi.errors"] = errors
+        environ["REMOTE_ADDR"] = known[5]
+        environ["REMOTE_PORT"] = known[6]
     if "extensions" in scope:
         _add_bridge(environ, scope)
     _add_headers(environ, scope["headers"])
     return environ
+
+
+#: What :func:`_common_environ` needs of a connection: ``(client, server,
+#: scheme, http_version, template, client host, client port as text,
+#: errors)``. ``errors`` is the ``wsgi.errors`` stream the template holds when
+#: it is the connection's own, with the client's address filled in too (see
+#: :func:`_own_template`); else :data:`_UNSET`.
+_Connection: t.TypeAlias = "tuple[t.Any, t.Any, t.Any, t.Any, dict[str, t.Any], t.Any, str, t.Any]"
+
+_UNSET = object()
+
+#: The connection last seen first (see :func:`_connection`): the next request
+#: of a keep-alive connection, when no other came in between, is recognised
+#: by the identity of its scope's ``client`` and ``server`` tuples and two
+#: string comparisons, without a lookup.
+_LAST_CONNECTION: list[_Connection] = [(_UNSET, _UNSET, _UNSET, _UNSET, {}, "", "", _UNSET)]
+
+#: Client address -> its connection (see :func:`_connection`). Bounded: when
+#: full, it starts afresh.
+_CONNECTIONS: dict[tuple[t.Any, ...], _Connection] = {}
+_MAX_CONNECTIONS = 256
+
+
+def _connection(scope: Scope, server: t.Any, client: t.Any) -> _Connection | None:
+    """The connection ``scope`` comes on, when it is not the last one seen
+    (see :data:`_LAST_CONNECTION`); ``None`` when ``scope`` is no common
+    scope. Raises what reading an absent or malformed key raises.
+
+    Servers pass the same ``server`` and ``client`` tuples for every request
+    of a keep-alive connection: the connection is kept, by the client's
+    address, so that its next request finds the template and the port as
+    text without building and hashing a template key or formatting the port,
+    even when requests of other connections came in between. Each request
+    must bring the very tuples kept."""
+    client_host, client_port = client
+    # A tuple of a str and an int: hashable, and neither it nor the port's
+    # text can change.
+    keep = (
+        client.__class__ is tuple
+        and client_host.__class__ is str
+        and client_port.__class__ is int
+        and server.__class__ is tuple
+    )
+    if keep:
+        known = _CONNECTIONS.get(client)
+        if (
+            known is not None
+            and client is known[0]
+            and server is known[1]
+            and scope["scheme"] == known[2]
+            and scope["http_version"] == known[3]
+        ):
+            return known if known[7] is sys.stderr else _own_template(known)
+    key = (scope["scheme"], scope["http_version"], server)
+    try:
+        template = _TEMPLATES[key]
+    except (KeyError, TypeError):  # not made yet, or an address given as a list
+        made = _server_template(key)
+        if made is None:
+            return None
+        # Kept from the next request on, once found in _TEMPLATES.
+        return (None, None, None, None, made, client_host, str(client_port), _UNSET)
+    port = str(client_port)
+    connection = (client, server, key[0], key[1], template, client_host, port, _UNSET)
+    if keep:
+        if len(_CONNECTIONS) >= _MAX_CONNECTIONS:
+            _CONNECTIONS.clear()
+        _CONNECTIONS[client] = connection
+        _LAST_CONNECTION[0] = connection
+    return connection
+
+
+def _own_template(known: _Connection) -> _Connection:
+    """The kept connection ``known``, seen again, with a template of its own:
+    the server's with the client's address and ``wsgi.errors`` filled in, so
+    its requests store three values less. Made on the second request of a
+    connection, not the first: a connection used once costs nothing more."""
+    template = known[4].copy()
+    errors = template["wsgi.errors"] = sys.stderr
+    template["REMOTE_ADDR"] = known[5]
+    template["REMOTE_PORT"] = known[6]
+    own = (*known[:4], template, known[5], known[6], errors)
+    client = known[0]
+    if _CONNECTIONS.get(client) is known:
+        _CONNECTIONS[client] = own
+    _LAST_CONNECTION[0] = own
+    return own
 
 
 #: (scheme, http_version, server) -> :func:`_common_environ`'s template for
@@ -350,7 +457,7 @@ def _environ_base(scope: Scope, body: t.IO[bytes]) -> dict[str, t.Any]:
         script_name = script_name.encode("utf-8").decode("latin-1")
     raw_path: bytes | None = scope.get("raw_path")
     if raw_path:
-        path = (unquote_to_bytes(raw_path) if b"%" in raw_path else raw_path).decode("latin-1")
+        path = (unquote_to_bytes(raw_path) if 0x25 in raw_path else raw_path).decode("latin-1")
     else:
         path = scope["path"].encode("utf-8").decode("latin-1")
     if script_name and path.startswith(script_name):
@@ -398,12 +505,55 @@ def _add_bridge(environ: dict[str, t.Any], scope: Scope) -> None:
         environ[WSGI_BRIDGE] = True
 
 
-#: Raw header name -> environ key (``""``: dropped); header names repeat across
-#: requests, so each is converted once. Bounded: names are client-chosen.
-_HEADER_KEYS: dict[bytes, str] = {}
+#: Raw header name -> (environ key, the cache of its values or ``None``); the
+#: key ``""`` means dropped. Header names repeat across requests, so each is
+#: converted once. Bounded: names are client-chosen.
+_HEADER_KEYS: dict[bytes, tuple[str, dict[bytes, str] | None]] = {}
+
+#: The headers whose values are kept decoded (see :func:`_shared_value`):
+#: those that repeat across requests, and across clients, and carry nothing
+#: secret or personal. A cookie, credentials or a referring URL are never
+#: kept; nor is any header not listed here (``X-Api-Key``...).
+_SHARED_VALUE_KEYS = frozenset(
+    (
+        "CONTENT_LENGTH",
+        "CONTENT_TYPE",
+        "HTTP_ACCEPT",
+        "HTTP_ACCEPT_CHARSET",
+        "HTTP_ACCEPT_ENCODING",
+        "HTTP_ACCEPT_LANGUAGE",
+        "HTTP_CACHE_CONTROL",
+        "HTTP_CONNECTION",
+        "HTTP_DNT",
+        "HTTP_HOST",
+        "HTTP_ORIGIN",
+        "HTTP_PRAGMA",
+        "HTTP_PRIORITY",
+        "HTTP_SEC_CH_UA",
+        "HTTP_SEC_CH_UA_MOBILE",
+        "HTTP_SEC_CH_UA_PLATFORM",
+        "HTTP_SEC_FETCH_DEST",
+        "HTTP_SEC_FETCH_MODE",
+        "HTTP_SEC_FETCH_SITE",
+        "HTTP_SEC_FETCH_USER",
+        "HTTP_SEC_WEBSOCKET_VERSION",
+        "HTTP_TE",
+        "HTTP_UPGRADE",
+        "HTTP_UPGRADE_INSECURE_REQUESTS",
+        "HTTP_USER_AGENT",
+        "HTTP_X_FORWARDED_HOST",
+        "HTTP_X_FORWARDED_PORT",
+        "HTTP_X_FORWARDED_PROTO",
+        "HTTP_X_REQUESTED_WITH",
+    )
+)
+#: Values longer than this are decoded each time, never kept.
+_SHARED_VALUE_MAX_LENGTH = 256
+#: Values kept per header name; when full, the name's values start afresh.
+_SHARED_VALUES_PER_NAME = 64
 
 
-def _header_key(raw_name: bytes) -> str:
+def _header_key(raw_name: bytes) -> tuple[str, dict[bytes, str] | None]:
     name = raw_name.decode("latin-1")
     if "_" in name:
         key = ""
@@ -411,10 +561,23 @@ def _header_key(raw_name: bytes) -> str:
         key = name.upper().replace("-", "_")
         if key != "CONTENT_TYPE" and key != "CONTENT_LENGTH":
             key = "HTTP_" + key
+    entry: tuple[str, dict[bytes, str] | None] = (key, {} if key in _SHARED_VALUE_KEYS else None)
     if len(_HEADER_KEYS) >= 256:
         _HEADER_KEYS.clear()
-    _HEADER_KEYS[raw_name] = key
-    return key
+    _HEADER_KEYS[raw_name] = entry
+    return entry
+
+
+def _shared_value(values: dict[bytes, str], raw_value: bytes) -> str:
+    """``raw_value`` decoded, and kept in ``values`` (a header name's, see
+    :data:`_SHARED_VALUE_KEYS`): ``Host`` or ``User-Agent`` repeat request
+    after request, and a dictionary lookup costs less than a decoding."""
+    value = raw_value.decode("latin-1")
+    if raw_value.__class__ is bytes and len(raw_value) <= _SHARED_VALUE_MAX_LENGTH:
+        if len(values) >= _SHARED_VALUES_PER_NAME:
+            values.clear()
+        values[raw_value] = value
+    return value
 
 
 def _framing_error(environ: dict[str, t.Any]) -> str | None:
@@ -629,7 +792,7 @@ async def serve_asgi(app: Phial, scope: Scope, receive: Receive, send: Send) -> 
         else:
             first = _take(receive())
             if (
-                _is_message(first)
+                (first.__class__ is dict or _is_message(first))  # (a call less for a dict)
                 and first["type"] == "http.request"
                 and not first.get("more_body", False)
             ):
@@ -888,27 +1051,14 @@ async def _send_response_object(
     receive: Receive,
     send: Send,
 ) -> None:
-    headers = _single_chunk_headers(response, environ)
-    if headers is None:
-        await send_response(app, ctx, response, environ, receive, send)
-    else:
-        # What send_response sends for this response, without its coroutine.
-        await send(
-            {"type": "http.response.start", "status": response.status_code, "headers": headers}
-        )
-        await send({"type": "http.response.body", "body": response.response[0]})  # type: ignore[index]  # a one-item list, checked
-
-
-def _single_chunk_headers(
-    response: Response, environ: dict[str, t.Any]
-) -> list[tuple[bytes, bytes]] | None:
-    """The raw headers when ``response`` is a finished single-chunk body that
-    can be sent as is (what make_response builds for str, bytes, dict and
-    list); ``None`` when :func:`send_response` must handle it.
+    """Send ``response``: a finished single-chunk body that can be sent as
+    is (what make_response builds for str, bytes, dict and list) at once,
+    here; anything else through :func:`send_response`.
 
     For such a response send_response would send the same two messages, and
     closing it has nothing to do: its body has no ``close`` and it has no
-    ``call_on_close`` functions.
+    ``call_on_close`` functions. (Checked here, not in a function of its
+    own: a call less, and ``status_code``, a property, is read once.)
     """
     body = response.response
     status = response.status_code
@@ -925,7 +1075,8 @@ def _single_chunk_headers(
         or response.headers.__class__ not in _PLAIN_HEADERS
         or environ["REQUEST_METHOD"] == "HEAD"
     ):
-        return None
+        await send_response(app, ctx, response, environ, receive, send)
+        return
     raw = _RAW_HEADERS
     headers = []
     has_length = False
@@ -936,9 +1087,12 @@ def _single_chunk_headers(
         if pair[0] == b"content-length":
             has_length = True
         headers.append(pair)
+    chunk: bytes = body[0]
     if not has_length:
-        headers.append((b"content-length", str(len(body[0])).encode()))
-    return headers
+        headers.append((b"content-length", str(len(chunk)).encode()))
+    # What send_response sends for this response, without its coroutine.
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": chunk})
 
 
 #: ``(name, value)`` header -> its lower-cased latin-1 form. Most responses

@@ -9,7 +9,7 @@ import pytest
 
 from phial import Phial
 from phial.globals import _cv_app, _cv_request
-from phial.signals import _LIFECYCLE_SIGNALS, _LifecycleWatch
+from phial.signals import _LIFECYCLE_SIGNALS, _lifecycle_watch
 
 if t.TYPE_CHECKING:
     from phial.ctx import AppContext, RequestContext
@@ -47,11 +47,11 @@ def req_ctx(app: Phial) -> t.Iterator[RequestContext]:
 @pytest.fixture(autouse=True)
 def _lifecycle_signals_unheard() -> None:
     """Start each test as a fresh process would: with the fast lane's record
-    of lifecycle receivers cleared (see phial.signals._LifecycleWatch) when
+    of lifecycle receivers cleared (see phial.signals._lifecycle_watch) when
     none is connected, so the suite runs the lane's quiet path; a test that
     connects a receiver sets it again."""
     if not any(signal.receivers for signal in _LIFECYCLE_SIGNALS):
-        _LifecycleWatch.heard = False
+        _lifecycle_watch.heard = False
 
 
 @pytest.fixture(autouse=True)

@@ -967,3 +967,77 @@ def test_a_response_class_that_autocorrects_locations_is_honoured() -> None:
     sent = call(ours, "/")
     assert ("Location", "http://localhost/target") in sent[1]
     assert sent == call(theirs, "/")
+
+
+def _raw_asgi(app: t.Any, path: str) -> tuple[int, list[tuple[str, str]], bytes]:
+    """Serve ``path`` over ASGI as a server would (no test client, so the
+    driver's direct sending runs); status, headers and body."""
+    import asyncio
+
+    async def main() -> list[dict[str, t.Any]]:
+        sent: list[dict[str, t.Any]] = []
+
+        async def receive() -> dict[str, t.Any]:
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        async def send(message: t.Any) -> None:
+            sent.append(dict(message))
+
+        raw_path, _, query = path.partition("?")
+        scope = {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": "GET",
+            "scheme": "http",
+            "path": raw_path,
+            "raw_path": raw_path.encode(),
+            "query_string": query.encode(),
+            "root_path": "",
+            "headers": [(b"host", b"localhost")],
+            "client": ("127.0.0.1", 5000),
+            "server": ("localhost", 80),
+        }
+        await app(scope, receive, send)
+        return sent
+
+    sent = asyncio.run(main())
+    headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in sent[0]["headers"]]
+    body = b"".join(m.get("body", b"") for m in sent[1:])
+    return sent[0]["status"], sorted(headers), body
+
+
+@pytest.mark.parametrize("name", sorted(_LOCATION_VIEWS))
+def test_location_headers_are_sent_over_asgi_as_flask_sends_them(name: str) -> None:
+    ours, theirs = _location_apps()
+    status, headers, body = _unordered(call(theirs, f"/{name}"))
+    flask_sent = (int(status.split()[0]), [(k.lower(), v) for k, v in headers], body)
+    assert _raw_asgi(ours, f"/{name}") == flask_sent
+    assert _unordered(_asgi_get(ours, f"/{name}")) == _unordered(call(ours, f"/{name}"))
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/en/hello",
+        "/plain",
+        "/plain?before=text",
+        "/plain?before=tuple",
+        "/plain?before=abort",
+        "/plain?before=raise",
+        "/missing",
+    ],
+)
+def test_before_request_functions_run_in_the_asgi_lane_as_in_the_general_steps(
+    path: str,
+) -> None:
+    lane_app, lane_events = _hooked_app()
+    seen = spy_lane(lane_app)
+    general, general_events = _hooked_app()
+    general._finish_setup()
+    general._lane = False
+    assert _raw_asgi(lane_app, path) == _raw_asgi(general, path)
+    assert _asgi_get(lane_app, path) == _asgi_get(general, path)
+    assert lane_events == general_events
+    if path in ("/en/hello", "/plain", "/plain?before=text", "/plain?before=tuple"):
+        assert seen and seen[0] is not None, "the ASGI lane did not send this itself"

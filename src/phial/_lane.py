@@ -12,7 +12,7 @@ Whether an app may use the lane at all is decided once, at its first request
 sends every request through the general pipeline. Hooks can only be
 registered before the first request, so whether an app has any is decided
 then too. Signal receivers may connect at any time: until one connects to a
-signal of the request lifecycle (``phial.signals._LifecycleWatch``), a
+signal of the request lifecycle (``phial.signals._lifecycle_watch``), a
 hookless app's lane asks for neither (:meth:`phial.app.Phial._lane_quiet`);
 afterwards it asks on every request. The session is checked on every request.
 """

@@ -57,7 +57,7 @@ from .sansio.app import App
 from .sessions import SecureCookieSessionInterface, SessionInterface
 from .signals import (
     _asend,
-    _LifecycleWatch,
+    _lifecycle_watch,
     _send,
     appcontext_tearing_down,
     got_request_exception,
@@ -296,7 +296,7 @@ class Phial(App):
         """Whether nothing but the view can observe any request of this app:
         no hooks at all and no receiver ever connected to the request
         lifecycle's signals. The lane then skips asking for them per request."""
-        return self._lane_hookless and not _LifecycleWatch.heard
+        return self._lane_hookless and not _lifecycle_watch.heard
 
     def _classes_changed(self) -> bool:
         """Whether ``request_class`` or ``response_class`` was replaced since

@@ -44,13 +44,21 @@ from werkzeug.datastructures import Headers
 from werkzeug.exceptions import BadRequest, HTTPException, RequestEntityTooLarge, RequestTimeout
 from werkzeug.wrappers import Response as BaseResponse
 
+from . import _async
+from . import globals as _globals
 from ._asgi_body import DEFAULT_BODY_BUFFER_SIZE, ENVIRON_KEY, StreamingBody, SyncReader
-from ._async import _cv_server_loop, is_async_callable
-from ._lane import LANE_STATUSES, SPECIAL_METHODS
+from ._async import is_async_callable
+from ._lane import (
+    LANE_CLOSED,
+    LANE_HOOKED,
+    LANE_OPEN,
+    LANE_STATUSES,
+    SPECIAL_METHODS,
+    sendable_as_is,
+)
 from ._routing import MATCHED
 from .ctx import RequestContext
-from .globals import _cv_app, _cv_request, _cv_websocket
-from .signals import _LifecycleWatch
+from .signals import _lifecycle_watch
 from .websocket import Websocket, WebsocketDisconnect
 from .wrappers import _SafeHeaders
 
@@ -73,6 +81,14 @@ T = t.TypeVar("T")
 #: leaves the request's objects to the cyclic garbage collector.
 _PoolState: t.TypeAlias = "list[asyncio.Future[None] | None]"
 _cv_pool_state: contextvars.ContextVar[_PoolState] = contextvars.ContextVar("phial.asgi_pool_state")
+
+# Bound by assignment, not imported by name: see phial.globals.
+_cv_app = _globals._cv_app
+_cv_request = _globals._cv_request
+_cv_websocket = _globals._cv_websocket
+_cv_server_loop = _async._cv_server_loop
+#: The function itself: looked up on the class it costs more on every request.
+_open_context = RequestContext._open
 
 #: Threads for sync callables when ``ASGI_THREAD_POOL_SIZE`` is not configured.
 DEFAULT_THREAD_POOL_SIZE = 40
@@ -950,8 +966,8 @@ async def _run_in_lane(
     :mod:`phial._lane`): a plain ``async def`` view is awaited directly and a
     plain return value is sent without a response object when nothing else
     observes the request; anything else goes through the general steps."""
-    quiet = app._lane_hookless and not _LifecycleWatch.heard  # app._lane_quiet(), inline
-    ctx = RequestContext._open(app, environ, quiet)
+    quiet = app._lane_hookless and not _lifecycle_watch.heard  # app._lane_quiet(), inline
+    ctx = _open_context(app, environ, quiet)
     ctx._asgi_context = context
     # Where sync code of the request finds the server's loop (see _async.server_loop).
     loop = ctx._asgi_loop = get_running_loop()
@@ -963,24 +979,36 @@ async def _run_in_lane(
             if known is not MATCHED:
                 app._match_request(ctx, known)
             request = ctx.request
-            view: t.Any = None
-            if not (
-                # A quiet app's lane is closed only by HEAD and OPTIONS (see _lane_open).
-                not quiet or environ["REQUEST_METHOD"] in SPECIAL_METHODS
-            ) or app._lane_open(ctx):
-                if request.routing_exception is not None:
-                    output = app._lane_error_output(ctx, request.routing_exception)
-                else:
-                    view = app.view_functions[request.url_rule.endpoint]  # type: ignore[union-attr]  # matched
-            if view is not None:
+            # A quiet app's lane is closed only by HEAD and OPTIONS (see _lane_entry).
+            if quiet and environ["REQUEST_METHOD"] not in SPECIAL_METHODS:
+                entry = LANE_OPEN
+            else:
+                entry = app._lane_entry(ctx)
+            if entry is LANE_CLOSED or (
+                # before_request functions run before a routing error is raised.
+                entry is LANE_HOOKED and request.routing_exception is not None
+            ):
+                response = await app._full_dispatch(ctx, True)
+            elif request.routing_exception is not None:
+                output = app._lane_error_output(ctx, request.routing_exception)
+                if output is None:
+                    response = await app._full_dispatch(ctx, True)
+            else:
                 try:
-                    if view.__class__ is FunctionType and view.__code__.co_flags & CO_COROUTINE:
-                        # A plain ``async def`` view, the common case (see call_async);
-                        # called without ``**`` when the rule has no arguments.
-                        args = request.view_args
-                        rv = await (view(**args) if args else view())
-                    else:
-                        rv = await call_async(app, view, **request.view_args)  # type: ignore[arg-type]  # set with the rule
+                    # A value from a before_request function is the response
+                    # instead of the view's, as in the general steps.
+                    rv = await app._preprocess(ctx, True) if entry is LANE_HOOKED else None
+                    if rv is None:
+                        view = app.view_functions[request.url_rule.endpoint]  # type: ignore[union-attr]  # matched
+                        # (The view arguments are read after the preprocessors,
+                        # which may change them.)
+                        if view.__class__ is FunctionType and view.__code__.co_flags & CO_COROUTINE:
+                            # A plain ``async def`` view, the common case (see call_async);
+                            # called without ``**`` when the rule has no arguments.
+                            args = request.view_args
+                            rv = await (view(**args) if args else view())
+                        else:
+                            rv = await call_async(app, view, **request.view_args)  # type: ignore[arg-type]  # set with the rule
                 except Exception as e:
                     # The general steps handle the error and finish the request.
                     response = await _handled(app, ctx, e)
@@ -992,8 +1020,6 @@ async def _run_in_lane(
                         output = result
                     else:
                         response = result
-            elif output is None:
-                response = await app._full_dispatch(ctx, True)
         except Exception as e:
             error = e
             output = None
@@ -1069,27 +1095,21 @@ async def _send_response_object(
         or body[0].__class__ is not bytes
         or status < 200
         or status in _EMPTY_STATUS
-        or response.autocorrect_location_header
         or response._on_close
         or response.__class__.close is not _BASE_CLOSE
         or response.headers.__class__ not in _PLAIN_HEADERS
         or environ["REQUEST_METHOD"] == "HEAD"
+        # (A Content-Length, and no Location that Werkzeug would rewrite.)
+        or not sendable_as_is(response.headers._list)
     ):
         await send_response(app, ctx, response, environ, receive, send)
         return
     raw = _RAW_HEADERS
     headers = []
-    has_length = False
     for item in response.headers._list:
         pair = raw.get(item)
-        if pair is None:
-            pair = _raw_header(item)
-        if pair[0] == b"content-length":
-            has_length = True
-        headers.append(pair)
+        headers.append(pair if pair is not None else _raw_header(item))
     chunk: bytes = body[0]
-    if not has_length:
-        headers.append((b"content-length", str(len(chunk)).encode()))
     # What send_response sends for this response, without its coroutine.
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": chunk})
@@ -1129,10 +1149,17 @@ async def send_response(
     body = response.response
     buffered = isinstance(body, (list, tuple))
     data = b"".join(c.encode() if isinstance(c, str) else c for c in body) if buffered else b""
-    adjust = status < 200 or status in _EMPTY_STATUS or response.autocorrect_location_header
-    # Werkzeug's adjustments (no Content-Length, absolute Location) apply only
+    headers_in = response.headers
+    adjust = (
+        status < 200
+        or status in _EMPTY_STATUS
+        or "Location" in headers_in
+        or "Content-Location" in headers_in
+    )
+    # Werkzeug's adjustments (no Content-Length; Location and Content-Location
+    # as URIs, Location absolute with autocorrect_location_header) apply only
     # to those; the common case sends the headers as they are.
-    raw = response.get_wsgi_headers(environ) if adjust else response.headers
+    raw = response.get_wsgi_headers(environ) if adjust else headers_in
     headers = []
     has_length = False
     for key, value in raw.to_wsgi_list():

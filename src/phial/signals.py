@@ -69,11 +69,17 @@ class _LifecycleWatch:
     is not tracked: once set, the lane asks each signal per request again.
     """
 
-    heard = False
+    def __init__(self) -> None:
+        self.heard = False
+
+
+#: The one watch. (An instance: reading an instance's attribute costs less
+#: than reading a class's, and the drivers read it on every request.)
+_lifecycle_watch = _LifecycleWatch()
 
 
 def _heard(signal: Signal, **kwargs: t.Any) -> None:
-    _LifecycleWatch.heard = True
+    _lifecycle_watch.heard = True
 
 
 #: The signals sent around each request (got_request_exception only leaves the

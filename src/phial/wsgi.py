@@ -23,7 +23,7 @@ from ._lane import SPECIAL_METHODS as _SPECIAL_METHODS
 from ._routing import MATCHED
 from .ctx import RequestContext
 from .globals import _cv_app
-from .signals import _LifecycleWatch
+from .signals import _lifecycle_watch
 from .wrappers import _SafeHeaders
 
 # The function itself: looked up on the class it costs more on every request.
@@ -49,7 +49,7 @@ def serve_wsgi(
         return _serve_general(app, environ, start_response)
     # The fast lane (see phial._lane): the general steps' effect, with the
     # view called directly when nothing else observes the request.
-    quiet = app._lane_hookless and not _LifecycleWatch.heard  # app._lane_quiet(), inline
+    quiet = app._lane_hookless and not _lifecycle_watch.heard  # app._lane_quiet(), inline
     ctx = _open_context(app, environ, quiet)
     error: BaseException | None = None
     try:

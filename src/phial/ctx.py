@@ -481,7 +481,10 @@ class RequestContext:
             # earlier pushes to undo first), marked this one:
             # the general pop then checks the order. (Cheaper than reading
             # both context variables back.)
-            self._disturbed or "files" in request.__dict__
+            self._disturbed
+            # Files left by the form parser are closed by the general pop.
+            # (A flag: reading the request's __dict__ would make one.)
+            or request._form_parsed
         ):
             return False
         self._token = None

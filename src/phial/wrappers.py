@@ -287,6 +287,10 @@ class Request(RequestBase):
     view_args: dict[str, t.Any] | None = None
     #: The routing error (404, 405, redirect) if matching failed; raised at dispatch.
     routing_exception: HTTPException | None = None
+    #: Whether the body went through the form parser, which may have left
+    #: uploaded files to close (the drivers' fast lane closes nothing unless
+    #: it did; see RequestContext._exit_plain).
+    _form_parsed = False
 
     _max_content_length: int | None = None
     _max_form_memory_size: int | None = None
@@ -384,6 +388,7 @@ class Request(RequestBase):
                 d["_form_body"] = body
                 return
         super()._load_form_data()
+        self._form_parsed = True
 
     def _read_urlencoded(self, environ: WSGIEnvironment, length: int) -> bytes | None:
         """The body, read now; ``None`` (and nothing read) when the form parser

@@ -1041,3 +1041,44 @@ def test_before_request_functions_run_in_the_asgi_lane_as_in_the_general_steps(
     assert lane_events == general_events
     if path in ("/en/hello", "/plain", "/plain?before=text", "/plain?before=tuple"):
         assert seen and seen[0] is not None, "the ASGI lane did not send this itself"
+
+
+def test_the_asgi_lane_tells_async_views_from_others_whatever_they_are() -> None:
+    import functools
+    import threading
+
+    from phial import asgi
+
+    app = Phial(__name__)
+    loop_thread: list[str] = []
+
+    async def coroutine_view() -> str:
+        loop_thread.append(threading.current_thread().name)
+        return "async"
+
+    def sync_view() -> str:
+        return "sync in " + (
+            "the loop" if threading.current_thread().name in loop_thread else "a worker"
+        )
+
+    class Unhashable:
+        __hash__ = None  # type: ignore[assignment]  # a callable view that is not hashable
+
+        def __eq__(self, other: object) -> bool:
+            return True
+
+        def __call__(self) -> str:
+            return "callable object"
+
+    app.add_url_rule("/a", "a", coroutine_view)
+    app.add_url_rule("/s", "s", sync_view)
+    app.add_url_rule("/u", "u", Unhashable())
+    app.add_url_rule("/p", "p", functools.partial(coroutine_view))
+    for _ in range(2):  # the second time from what the lane remembered
+        assert _raw_asgi(app, "/a")[2] == b"async"
+        assert _raw_asgi(app, "/s")[2] == b"sync in a worker"
+        assert _raw_asgi(app, "/u")[2] == b"callable object"
+        assert _raw_asgi(app, "/p")[2] == b"async"
+    assert asgi._PLAIN_ASYNC[coroutine_view] is True
+    assert asgi._PLAIN_ASYNC[sync_view] is False
+    assert len(asgi._PLAIN_ASYNC) <= 1024

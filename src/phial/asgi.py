@@ -999,10 +999,13 @@ async def _run_in_lane(
                     # instead of the view's, as in the general steps.
                     rv = await app._preprocess(ctx, True) if entry is LANE_HOOKED else None
                     if rv is None:
-                        view = app.view_functions[request.url_rule.endpoint]  # type: ignore[union-attr]  # matched
+                        view: t.Any = app.view_functions[request.url_rule.endpoint]  # type: ignore[union-attr]  # matched
                         # (The view arguments are read after the preprocessors,
                         # which may change them.)
-                        if view.__class__ is FunctionType and view.__code__.co_flags & CO_COROUTINE:
+                        plain = _PLAIN_ASYNC.get(view) if view.__class__ is FunctionType else False
+                        if plain is None:
+                            plain = _plain_async(view)
+                        if plain:
                             # A plain ``async def`` view, the common case (see call_async);
                             # called without ``**`` when the rule has no arguments.
                             args = request.view_args
@@ -1050,6 +1053,21 @@ async def _run_in_lane(
         start[WSGI_BRIDGE] = {"status": LANE_STATUSES[status], "names": names}
     await send(start)
     await send({"type": "http.response.body", "body": body})
+
+
+#: View -> whether it is a plain ``async def`` function, which the lane
+#: awaits directly (see call_async). Reading ``__code__.co_flags`` costs more
+#: than this lookup on every request. Only functions are kept (they hash by
+#: identity), and only so many: views are few, but an app could make them
+#: per request.
+_PLAIN_ASYNC: dict[FunctionType, bool] = {}
+
+
+def _plain_async(view: FunctionType) -> bool:
+    plain = bool(view.__code__.co_flags & CO_COROUTINE)
+    if len(_PLAIN_ASYNC) < 1024:
+        _PLAIN_ASYNC[view] = plain
+    return plain
 
 
 async def _handled(app: Phial, ctx: RequestContext, e: Exception) -> Response:

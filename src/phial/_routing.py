@@ -266,35 +266,47 @@ class RouteTable:
             return NO_LITERAL
         # With a trailing slash, a rule without one may still match it (when
         # its strict_slashes is off): such paths are never a certain 404.
-        stripped = path[:-1] if path[-1] == "/" and len(path) > 1 else None
         dynamic = self._dynamic
         # Each bucket already holds the wildcard rules after its own. (The
         # path starts with "/": the first segment is the second part.)
         entries = dynamic.get(path.split("/", 2)[1])
         if entries is None:
             entries = dynamic.get("", _NO_RULES)
-        found: _DynamicRule | None = None
-        match: re.Match[str] | None = None
-        for entry in entries:
-            m = entry.regex.fullmatch(path)
-            if m is not None:
-                if found is not None or not entry.eligible:
-                    return NO_LITERAL  # another rule could answer: Werkzeug decides
-                found, match = entry, m
-            elif (entry.without_slash is not None and entry.without_slash.fullmatch(path)) or (
-                stripped is not None and entry.regex.fullmatch(stripped)
-            ):
-                return NO_LITERAL  # a slash redirect, or a loose-slash match
-        if found is None or match is None:
-            if self._complete:
-                request.routing_exception = NotFound()
-                return MATCHED
-            return NO_LITERAL
+        found: _DynamicRule | None
+        match: re.Match[str] | None
+        if len(entries) == 1 and (match := (found := entries[0]).regex.fullmatch(path)):
+            # The usual case: the path's first segment has one rule, and it
+            # matches; no other rule could (the loop below would find the same).
+            if not found.eligible:
+                return NO_LITERAL
+        else:
+            found, match = None, None
+            # With a trailing slash, a rule without one may still match it (when
+            # its strict_slashes is off): such paths are never a certain 404.
+            stripped = path[:-1] if path[-1] == "/" and len(path) > 1 else None
+            for entry in entries:
+                m = entry.regex.fullmatch(path)
+                if m is not None:
+                    if found is not None or not entry.eligible:
+                        return NO_LITERAL  # another rule could answer: Werkzeug decides
+                    found, match = entry, m
+                elif (entry.without_slash is not None and entry.without_slash.fullmatch(path)) or (
+                    stripped is not None and entry.regex.fullmatch(stripped)
+                ):
+                    return NO_LITERAL  # a slash redirect, or a loose-slash match
+            if found is None or match is None:
+                if self._complete:
+                    request.routing_exception = NotFound()
+                    return MATCHED
+                return NO_LITERAL
         methods = found.rule.methods
         if methods is not None and method not in methods:
             return NO_LITERAL
         try:
-            view_args = found.convert(match)
+            # One argument converted inline (the usual shape) without a call
+            # to the rule's view-argument maker.
+            name = found.name
+            view_args = found.convert(match) if name is None else {name: found.to_python(match[1])}
         except (ValidationError, ValueError):
             # Refused by the converter (or an int too long for int()):
             # Werkzeug decides what that means.
@@ -322,7 +334,16 @@ UNDECIDED = object()
 class _DynamicRule:
     """A converter rule with the regular expression of its whole path."""
 
-    __slots__ = ("convert", "converters", "eligible", "regex", "rule", "without_slash")
+    __slots__ = (
+        "convert",
+        "converters",
+        "eligible",
+        "name",
+        "regex",
+        "rule",
+        "to_python",
+        "without_slash",
+    )
 
     def __init__(
         self,
@@ -337,6 +358,17 @@ class _DynamicRule:
         self.converters = converters
         #: The view arguments from a match of :attr:`regex`.
         self.convert = _view_args_maker(regex, converters)
+        #: For a rule with one argument converted inline (the first group):
+        #: its name and conversion (``convert`` gives the same, in a call).
+        self.name: str | None = None
+        self.to_python: t.Callable[[str], t.Any] = str
+        if len(regex.groupindex) == 1:
+            name, index = next(iter(regex.groupindex.items()))
+            inline, function = _inline_conversion(converters[name])
+            if inline and index == 1:
+                self.name = name
+                # (str() of the matched text is that text.)
+                self.to_python = str if function is None else function
         #: Whether a match may be claimed; an ineligible match defers to Werkzeug.
         self.eligible = eligible
         #: For a rule ending in "/": the path Werkzeug redirects to it from.

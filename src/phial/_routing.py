@@ -272,33 +272,33 @@ class RouteTable:
         entries = dynamic.get(path.split("/", 2)[1])
         if entries is None:
             entries = dynamic.get("", _NO_RULES)
-        found: _DynamicRule | None
-        match: re.Match[str] | None
         if len(entries) == 1 and (match := (found := entries[0]).regex.fullmatch(path)):
             # The usual case: the path's first segment has one rule, and it
             # matches; no other rule could (the loop below would find the same).
             if not found.eligible:
                 return NO_LITERAL
         else:
-            found, match = None, None
+            only: _DynamicRule | None = None
+            only_match: re.Match[str] | None = None
             # With a trailing slash, a rule without one may still match it (when
             # its strict_slashes is off): such paths are never a certain 404.
             stripped = path[:-1] if path[-1] == "/" and len(path) > 1 else None
             for entry in entries:
                 m = entry.regex.fullmatch(path)
                 if m is not None:
-                    if found is not None or not entry.eligible:
+                    if only is not None or not entry.eligible:
                         return NO_LITERAL  # another rule could answer: Werkzeug decides
-                    found, match = entry, m
+                    only, only_match = entry, m
                 elif (entry.without_slash is not None and entry.without_slash.fullmatch(path)) or (
                     stripped is not None and entry.regex.fullmatch(stripped)
                 ):
                     return NO_LITERAL  # a slash redirect, or a loose-slash match
-            if found is None or match is None:
+            if only is None or only_match is None:
                 if self._complete:
                     request.routing_exception = NotFound()
                     return MATCHED
                 return NO_LITERAL
+            found, match = only, only_match
         methods = found.rule.methods
         if methods is not None and method not in methods:
             return NO_LITERAL

@@ -287,3 +287,53 @@ def test_jsonify_of_a_provider_whose_app_is_gone_raises_as_before() -> None:
     gc.collect()
     with pytest.raises(ReferenceError):
         provider._jsonify((), {"a": 1})
+
+
+def test_fast_json_body_follows_changes_on_the_instance_and_the_class(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    app = _served_app()
+    value = {"b": "\u00e9", "a": 1}
+    provider = app.json
+    assert provider._plain_body(value, False) == (  # type: ignore[attr-defined]
+        b'{"a":1,"b":"\\u00e9"}\n',
+        "application/json",
+    )
+    # Class attributes changed after the encoder was made.
+    monkeypatch.setattr(DefaultJSONProvider, "sort_keys", False)
+    assert provider._plain_body(value, False)[0] == b'{"b":"\\u00e9","a":1}\n'  # type: ignore[attr-defined]
+    monkeypatch.setattr(DefaultJSONProvider, "ensure_ascii", False)
+    assert provider._plain_body(value, False)[0] == '{"b":"\u00e9","a":1}\n'.encode()  # type: ignore[attr-defined]
+    monkeypatch.setattr(DefaultJSONProvider, "mimetype", "application/x+json")
+    assert provider._plain_body(value, False)[1] == "application/x+json"  # type: ignore[attr-defined]
+    monkeypatch.setattr(DefaultJSONProvider, "default", staticmethod(lambda o: "class"))
+    assert provider._plain_body({"o": object()}, False)[0] == b'{"o":"class"}\n'  # type: ignore[attr-defined]
+    # Instance attributes, then deleting them (the class's values again).
+    provider.sort_keys = True  # type: ignore[attr-defined]
+    provider.default = lambda o: "instance"  # type: ignore[attr-defined]
+    assert provider._plain_body({"o": object(), "a": 1}, False)[0] == b'{"a":1,"o":"instance"}\n'  # type: ignore[attr-defined]
+    del provider.sort_keys  # type: ignore[attr-defined]
+    del provider.default  # type: ignore[attr-defined]
+    assert provider._plain_body({"o": object(), "a": 1}, False)[0] == b'{"o":"class","a":1}\n'  # type: ignore[attr-defined]
+    with app.app_context():
+        # jsonify uses the same body.
+        assert jsonify(o=object(), a=1).get_data() == b'{"o":"class","a":1}\n'
+
+
+def test_fast_json_body_of_a_subclass_with_a_default_method() -> None:
+    class Custom(DefaultJSONProvider):
+        sort_keys = False
+
+        def default(self, o: t.Any) -> t.Any:  # type: ignore[override]
+            return "custom"
+
+    app = Phial(__name__)
+    app.json = Custom(app)
+    first = app.json._plain_body({"z": object(), "a": 1}, False)  # type: ignore[attr-defined]
+    assert first == (b'{"z":"custom","a":1}\n', "application/json")
+    encoder = app.json._c_encoder  # type: ignore[attr-defined]
+    # A bound method is a new object on every read: equal ones keep the encoder.
+    assert app.json._plain_body({"a": 1}, False) == (b'{"a":1}\n', "application/json")  # type: ignore[attr-defined]
+    assert app.json._c_encoder is encoder  # type: ignore[attr-defined]
+    with app.app_context():
+        assert app.json.response(z=object()).get_data() == b'{"z":"custom"}\n'

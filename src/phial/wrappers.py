@@ -756,6 +756,10 @@ class _SafeHeaders(Headers):
     add_header = add
 
 
+#: ``str(n)`` for the body lengths of most small responses: converting an
+#: int to text costs more than finding it here (see Response._from_bytes).
+_LENGTHS: tuple[str, ...] = tuple(map(str, range(512)))
+
 #: Makes a header object without running ``__init__`` (see Response._from_bytes).
 _new_headers = Headers.__new__
 
@@ -826,14 +830,16 @@ class Response(ResponseBase):
         rv = cls.__new__(cls)
         # An empty _SafeHeaders() is only its list; made without __init__.
         headers = _new_headers(_SafeHeaders)
+        size = len(body)
+        length = _LENGTHS[size] if size < 512 else str(size)
         if extra_headers:
             headers._list = [
                 ("Content-Type", content_type),
                 *extra_headers,
-                ("Content-Length", str(len(body))),
+                ("Content-Length", length),
             ]
         else:
-            headers._list = [("Content-Type", content_type), ("Content-Length", str(len(body)))]
+            headers._list = [("Content-Type", content_type), ("Content-Length", length)]
         rv.headers = headers
         if status_code == 200:
             rv._status = "200 OK"

@@ -252,32 +252,50 @@ class DefaultJSONProvider(JSONProvider):
         compact = self.compact
         if (compact is False or (compact is None and debug)) or _c_make_encoder is None:
             return None
-        # _compact_encoder() inlined: the settings checked, no call.
-        cached = self.__dict__.get("_c_encoder")
-        if cached is None or cached[0] != (
-            self.default,
-            self.ensure_ascii,
-            self.sort_keys,
-            self.mimetype,
+        # The settings the encoder was made with, compared by identity (what
+        # the encoder was made from is what it uses; a setting changed on the
+        # instance or its class, at any time, is another object), ``default``
+        # by equality (a method of a subclass is a new bound method per read).
+        cached = self._c_encoder
+        if (
+            cached is None
+            or cached[0] != self.default
+            or cached[1] is not self.ensure_ascii
+            or cached[2] is not self.sort_keys
+            or cached[3] is not self.mimetype
         ):
             cached = self._compact_encoder()
         try:
-            chunks = cached[1](obj, 0)
+            chunks = cached[4](obj, 0)
         except Exception:
             return None
-        return f"{''.join(chunks)}\n".encode(), cached[2]
+        return f"{''.join(chunks)}\n".encode(), cached[5]
 
-    def _compact_encoder(self) -> tuple[tuple[t.Any, ...], t.Any, str]:
-        """``(settings, C encoder, Content-Type)`` for compact output with the
-        current settings; made again when one of them changed."""
-        key = (self.default, self.ensure_ascii, self.sort_keys, self.mimetype)
-        cached: tuple[tuple[t.Any, ...], t.Any, str] | None = self.__dict__.get("_c_encoder")
-        if cached is None or cached[0] != key:
-            encode_str = _c_encode_ascii if self.ensure_ascii else _c_encode_text
-            encoder = _c_make_encoder(
-                None, self.default, encode_str, None, ":", ",", self.sort_keys, False, True
-            )
-            cached = self.__dict__["_c_encoder"] = (key, encoder, _content_type(self.mimetype))
+    #: What :meth:`_compact_encoder` made last (an instance attribute then).
+    _c_encoder: tuple[t.Any, ...] | None = None
+
+    def _compact_encoder(self) -> tuple[t.Any, ...]:
+        """``(default, ensure_ascii, sort_keys, mimetype, C encoder,
+        Content-Type)``: the encoder for compact output with the current
+        settings, and the settings it was made from; made again when one of
+        them is another object."""
+        default = self.default
+        ensure_ascii = self.ensure_ascii
+        sort_keys = self.sort_keys
+        mimetype = self.mimetype
+        encoder = _c_make_encoder(
+            None,
+            default,
+            _c_encode_ascii if ensure_ascii else _c_encode_text,
+            None,
+            ":",
+            ",",
+            sort_keys,
+            False,
+            True,
+        )
+        cached = (default, ensure_ascii, sort_keys, mimetype, encoder, _content_type(mimetype))
+        self._c_encoder = cached
         return cached
 
     def _jsonify(self, args: tuple[t.Any, ...], kwargs: dict[str, t.Any]) -> Response:
@@ -293,13 +311,19 @@ class DefaultJSONProvider(JSONProvider):
         else:
             obj = list(args) if args else None
         app: t.Any = self._app_ref()
-        # (_text_content_type is set at a phial app's first request, as is ``_lane``.)
-        if app is not None and getattr(app, "_text_content_type", None) is not None:
+        try:
+            # Set at a phial app's first request, as is ``_lane``; a stand-in
+            # app (or none: it was collected) has neither.
+            direct = app._text_content_type is not None
+        except AttributeError:
+            direct = False
+        if direct:
             # With the lane on, ``debug`` is not overridden (see
             # phial._lane.LANE_STEPS): the config is read directly.
             plain = self._plain_body(obj, app.config["DEBUG"] if app._lane else app.debug)
             if plain is not None:
-                return app.response_class._from_bytes(*plain)  # type: ignore[no-any-return]  # app is Any
+                body, content_type = plain
+                return app.response_class._from_bytes(body, content_type)  # type: ignore[no-any-return]  # app is Any
         # (Also when the compact encoder refused the value: the general one raises.)
         return self._response_for(obj)
 

@@ -285,8 +285,10 @@ def test_jsonify_of_a_provider_whose_app_is_gone_raises_as_before() -> None:
     import gc
 
     gc.collect()
-    with pytest.raises(ReferenceError):
-        provider._jsonify((), {"a": 1})
+    other = _served_app()
+    other.json = provider
+    with other.app_context(), pytest.raises(ReferenceError):
+        jsonify(a=1)
 
 
 def test_fast_json_body_follows_changes_on_the_instance_and_the_class(

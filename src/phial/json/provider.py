@@ -298,35 +298,6 @@ class DefaultJSONProvider(JSONProvider):
         self._c_encoder = cached
         return cached
 
-    def _jsonify(self, args: tuple[t.Any, ...], kwargs: dict[str, t.Any]) -> Response:
-        """:meth:`response` for :func:`phial.json.jsonify` when the provider is
-        exactly this class: the same response, in fewer steps for the common
-        case (compact output from an app that builds responses directly)."""
-        if kwargs:
-            if args:
-                raise TypeError("app.json.response() takes either args or kwargs, not both")
-            obj: t.Any = kwargs
-        elif len(args) == 1:
-            obj = args[0]
-        else:
-            obj = list(args) if args else None
-        app: t.Any = self._app_ref()
-        try:
-            # Set at a phial app's first request, as is ``_lane``; a stand-in
-            # app (or none: it was collected) has neither.
-            direct = app._text_content_type is not None
-        except AttributeError:
-            direct = False
-        if direct:
-            # With the lane on, ``debug`` is not overridden (see
-            # phial._lane.LANE_STEPS): the config is read directly.
-            plain = self._plain_body(obj, app.config["DEBUG"] if app._lane else app.debug)
-            if plain is not None:
-                body, content_type = plain
-                return app.response_class._from_bytes(body, content_type)  # type: ignore[no-any-return]  # app is Any
-        # (Also when the compact encoder refused the value: the general one raises.)
-        return self._response_for(obj)
-
     def response(self, *args: t.Any, **kwargs: t.Any) -> Response:
         """Serialize the arguments as JSON and return a response with
         :attr:`mimetype`.

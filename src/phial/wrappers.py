@@ -32,7 +32,10 @@ from werkzeug.wrappers import Response as ResponseBase
 from . import json
 from ._asgi_body import ENVIRON_KEY, BlockingBodyRead
 from ._formparser import FormDataParser
-from ._multidict import from_tokens, one_field
+from ._multidict import ImmutableMultiDict as _ArgsDict
+from ._multidict import _new as _new_multidict
+from ._multidict import _setitem as _set_field
+from ._multidict import from_tokens
 from ._urlencoded import split_urlencoded
 from .globals import _cv_app
 
@@ -143,9 +146,11 @@ class _QueryArgs:
             if "&" in raw or "%" in raw or "+" in raw:
                 value = from_tokens(split_urlencoded(raw.encode()))
             elif raw:
-                # One field without escapes, the usual case.
+                # One field without escapes, the usual case: one_field(),
+                # inline (a call costs a tenth of this parse).
                 name, _, field = raw.partition("=")
-                value = one_field(name, field)
+                value = _new_multidict(_ArgsDict)
+                _set_field(value, name, [field])
             else:
                 value = from_tokens([])
             d["args"] = value

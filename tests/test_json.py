@@ -339,3 +339,70 @@ def test_fast_json_body_of_a_subclass_with_a_default_method() -> None:
     assert app.json._c_encoder is encoder  # type: ignore[attr-defined]
     with app.app_context():
         assert app.json.response(z=object()).get_data() == b'{"z":"custom"}\n'
+
+
+class _Text(str):
+    pass
+
+
+class _Number(int):
+    def __repr__(self) -> str:
+        return "number"
+
+
+_ONE_KEY_VALUES: list[t.Any] = [
+    {"message": "Hello, World!"},
+    {"m": ""},
+    {"": "x"},
+    {"q": 'quote " back \\ nl \n tab \t nul \x00'},
+    {"caf\u00e9": "\u00e9\u4e2d\U0001f600"},
+    {"id": 0},
+    {"id": -42},
+    {"id": 10**30},
+    {"flag": True},
+    {"none": None},
+    {"f": 1.5},
+    {"f": float("nan")},
+    {"sub": _Text("x")},
+    {"sub": _Number(3)},
+    {_Text("k"): "v"},
+    {1: "int key"},
+    {None: "none key"},
+    {"nested": {"b": 1, "a": 2}},
+    {"list": [1, "a"]},
+]
+
+
+@pytest.mark.parametrize("ensure_ascii", [True, False])
+@pytest.mark.parametrize("sort_keys", [True, False])
+@pytest.mark.parametrize("value", _ONE_KEY_VALUES)
+def test_one_key_fast_json_body_is_what_the_encoder_writes(
+    value: t.Any, ensure_ascii: bool, sort_keys: bool
+) -> None:
+    app = Phial(__name__)
+    app.json.ensure_ascii = ensure_ascii  # type: ignore[attr-defined]
+    app.json.sort_keys = sort_keys  # type: ignore[attr-defined]
+    expected = f"{app.json._encoder().encode(value)}\n".encode()  # type: ignore[attr-defined]
+    assert app.json._plain_body(value, False) == (expected, "application/json")  # type: ignore[attr-defined]
+
+
+def test_one_key_fast_json_body_steps_aside_where_the_encoder_fails() -> None:
+    app = Phial(__name__)
+    # Too many digits for int -> str: the general path raises its own error.
+    assert app.json._plain_body({"n": 10**5000}, False) is None  # type: ignore[attr-defined]
+    assert app.json._plain_body({"o": object()}, False) is None  # type: ignore[attr-defined]
+    # A lone surrogate is escaped as ASCII, and cannot be UTF-8 otherwise.
+    assert app.json._plain_body({"s": "\ud800"}, False) == (  # type: ignore[attr-defined]
+        b'{"s":"\\ud800"}\n',
+        "application/json",
+    )
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    assert app.json._plain_body({"s": "\ud800"}, False) is None  # type: ignore[attr-defined]
+    app.add_url_rule("/", "plain", lambda: {"s": "\ud800"})
+    app.add_url_rule("/j", "jsonify", lambda: jsonify(s="\ud800"))
+    app.testing = True
+    client = app.test_client()
+    with pytest.raises(UnicodeEncodeError):
+        client.get("/")
+    with pytest.raises(UnicodeEncodeError):
+        client.get("/j")

@@ -229,16 +229,18 @@ class RouteTable:
         # much as a tenth of this). Returns MATCHED (the rule, or a certain
         # 404 when no rule at all could answer the path, only claimed when
         # every rule compiled) or NO_LITERAL to let Werkzeug's matcher decide.
-        if not path.isascii() or "//" in path or path in self._literal_paths or path[0] != "/":
+        if not path.isascii() or "//" in path or path in self._literal_paths:
             # Non-ASCII needs decoding; "//" is merged by a redirect; a literal
             # rule (or its slash-less form, or the form with a slash added)
-            # takes precedence over converters; Werkzeug adds a missing
-            # leading slash.
+            # takes precedence over converters.
             return NO_LITERAL
+        parts = path.split("/", 2)
+        if parts[0]:
+            return NO_LITERAL  # no leading slash: Werkzeug adds one
         dynamic = self._dynamic
         # Each bucket already holds the wildcard rules after its own. (The
         # path starts with "/": the first segment is the second part.)
-        candidates = dynamic.get(path.split("/", 2)[1])
+        candidates = dynamic.get(parts[1])
         if candidates is None:
             candidates = dynamic.get("", _NO_RULES)
         if len(candidates) == 1 and (match := (found := candidates[0]).regex.fullmatch(path)):

@@ -556,3 +556,37 @@ def test_one_inline_argument_is_converted_without_the_maker() -> None:
             assert type(next(iter(ctx.request.view_args.values()))) is type(
                 next(iter(expected.values()))
             )
+
+
+def test_literal_paths_beside_a_lone_rule_agree_with_werkzeug() -> None:
+    # Each rule alone under its first segment, next to literal rules whose
+    # paths (or slash forms) the rule's regex matches, or does not.
+    app = Phial("overlap", root_path=HERE)
+    app.add_url_rule("/d/<name>", "d", _view)
+    app.add_url_rule("/d/x/", "d_x", _view)
+    app.add_url_rule("/e/<name>", "e", _view, strict_slashes=False)
+    app.add_url_rule("/e/y", "e_y", _view)
+    app.add_url_rule("/n/<int:n>", "n", _view)
+    app.add_url_rule("/n/all", "n_all", _view)
+    app.add_url_rule("/<name>/z", "wild", _view)
+    paths = ["/d/x", "/d/x/", "/d/y", "/e/y", "/e/y/", "/e/w/", "/n/1", "/n/all", "/n/all/"]
+    paths += ["/q/z", "/d/z", "/n/z"]
+    expected = [_werkzeug(app, path, "GET") for path in paths]
+    app._finish_setup()
+    assert [_phial(app, path, "GET") for path in paths] == expected
+    overlap = {
+        entry.rule.endpoint: entry.literal_overlap
+        for entries in app._routes._dynamic.values()
+        for entry in entries
+    }
+    assert overlap == {"d": True, "e": True, "n": False, "wild": True, "static": False}
+
+
+def test_lone_rule_after_literal_paths_defers_to_werkzeug() -> None:
+    app = Phial("overlap2", root_path=HERE)
+    app.add_url_rule("/d/<name>", "d", _view)
+    app.add_url_rule("/d/x/", "d_x", _view)
+    app._finish_setup()
+    # "/d/x" is the slash-less form of a literal rule: Werkzeug decides.
+    assert _known(app, "/d/x") is NO_LITERAL
+    assert _known(app, "/d/y") is MATCHED

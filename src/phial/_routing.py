@@ -120,6 +120,7 @@ class RouteTable:
             for path in (written, written[:-1] if written.endswith("/") else written)
         }
         self._literal_paths = literal_paths | {f"{path}/" for path in literal_paths if path}
+        _mark_literal_overlap(self._dynamic, self._literal_paths)
         for rule in rules:
             if (
                 rule.arguments
@@ -229,10 +230,8 @@ class RouteTable:
         # much as a tenth of this). Returns MATCHED (the rule, or a certain
         # 404 when no rule at all could answer the path, only claimed when
         # every rule compiled) or NO_LITERAL to let Werkzeug's matcher decide.
-        if not path.isascii() or "//" in path or path in self._literal_paths:
-            # Non-ASCII needs decoding; "//" is merged by a redirect; a literal
-            # rule (or its slash-less form, or the form with a slash added)
-            # takes precedence over converters.
+        if not path.isascii() or "//" in path:
+            # Non-ASCII needs decoding; "//" is merged by a redirect.
             return NO_LITERAL
         parts = path.split("/", 2)
         if parts[0]:
@@ -246,9 +245,14 @@ class RouteTable:
         if len(candidates) == 1 and (match := (found := candidates[0]).regex.fullmatch(path)):
             # The usual case: the path's first segment has one rule, and it
             # matches; no other rule could (the loop below would find the same).
-            if not found.eligible:
+            # A literal rule's path (or its slash-less form, or the form with
+            # a slash added) takes precedence; only a rule whose regex
+            # matches one of those needs the look-up.
+            if not found.eligible or (found.literal_overlap and path in self._literal_paths):
                 return NO_LITERAL
         else:
+            if path in self._literal_paths:
+                return NO_LITERAL  # a literal rule's path, as above
             only: _DynamicRule | None = None
             only_match: re.Match[str] | None = None
             # With a trailing slash, a rule without one may still match it (when
@@ -334,6 +338,7 @@ class _DynamicRule:
         "convert",
         "converters",
         "eligible",
+        "literal_overlap",
         "name",
         "regex",
         "rule",
@@ -369,6 +374,9 @@ class _DynamicRule:
         self.eligible = eligible
         #: For a rule ending in "/": the path Werkzeug redirects to it from.
         self.without_slash = without_slash
+        #: Whether the regex may match a path of the literal rules (set by
+        #: _mark_literal_overlap; until then, and for wildcard rules, yes).
+        self.literal_overlap = True
 
 
 #: Werkzeug's converters whose ``to_python`` is a plain function of the
@@ -499,6 +507,32 @@ def _compile_dynamic(
     # segment is a converter: join them once here rather than per request.
     wildcard = buckets.get("", [])
     return {key: entries if key == "" else entries + wildcard for key, entries in buckets.items()}
+
+
+def _first_segment(path: str) -> str:
+    """The first segment of a path starting with ``/``."""
+    return path[1:].partition("/")[0]
+
+
+def _mark_literal_overlap(dynamic: dict[str, list[_DynamicRule]], literal_paths: set[str]) -> None:
+    """Mark the converter rules whose regex matches none of ``literal_paths``:
+    the matcher need not look a path up there after such a rule matched it.
+
+    A rule's regex starts with its first segment when that is literal, so
+    only the literal paths with the same first segment can match it; a rule
+    whose first segment holds a converter keeps the look-up."""
+    by_segment: dict[str, list[str]] = {}
+    for path in literal_paths:
+        by_segment.setdefault(_first_segment(path), []).append(path)
+    for key, entries in dynamic.items():
+        for entry in entries:
+            first = _first_segment(entry.rule.rule)
+            if key and first == key:
+                entry.literal_overlap = any(
+                    entry.regex.fullmatch(path)
+                    or (entry.without_slash is not None and entry.without_slash.fullmatch(path))
+                    for path in by_segment.get(key, ())
+                )
 
 
 def _merge_slashes(text: str) -> str:

@@ -252,23 +252,26 @@ class DefaultJSONProvider(JSONProvider):
         reports it as :func:`json.dumps` does.
         """
         compact = self.compact
-        if (compact is False or (compact is None and debug)) or _c_make_encoder is None:
+        if compact is False or (compact is None and debug):
             return None
         # The settings the encoder was made with, compared by identity (what
         # the encoder was made from is what it uses; a setting changed on the
         # instance or its class, at any time, is another object), ``default``
-        # by equality (a method of a subclass is a new bound method per read).
+        # also by equality (a method of a subclass is a new bound method per
+        # read).
         cached = self._c_encoder
         if (
             cached is None
-            or cached[0] != self.default
+            or ((default := self.default) is not cached[0] and default != cached[0])
             or cached[1] is not self.ensure_ascii
             or cached[2] is not self.sort_keys
             or cached[3] is not self.mimetype
         ):
             cached = self._compact_encoder()
+            if cached is None:
+                return None  # no C encoder in this Python
         try:
-            if type(obj) is dict and len(obj) == 1:
+            if obj.__class__ is dict and len(obj) == 1:
                 # One key, a string, with a string or int value ({"message":
                 # ...}, {"id": ...}): written here as the C encoder writes it
                 # (the same escaping function, int.__repr__), without calling
@@ -290,11 +293,14 @@ class DefaultJSONProvider(JSONProvider):
     #: What :meth:`_compact_encoder` made last (an instance attribute then).
     _c_encoder: tuple[t.Any, ...] | None = None
 
-    def _compact_encoder(self) -> tuple[t.Any, ...]:
+    def _compact_encoder(self) -> tuple[t.Any, ...] | None:
         """``(default, ensure_ascii, sort_keys, mimetype, C encoder,
-        Content-Type, string escaping function)``: the encoder for compact output with the current
-        settings, and the settings it was made from; made again when one of
-        them is another object."""
+        Content-Type, string escaping function)``: the encoder for compact
+        output with the current settings, and the settings it was made from;
+        made again when one of them is another object. ``None`` where Python
+        has no C encoder."""
+        if _c_make_encoder is None:  # pragma: no cover - CPython has one
+            return None
         default = self.default
         ensure_ascii = self.ensure_ascii
         sort_keys = self.sort_keys

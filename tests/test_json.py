@@ -285,5 +285,124 @@ def test_jsonify_of_a_provider_whose_app_is_gone_raises_as_before() -> None:
     import gc
 
     gc.collect()
-    with pytest.raises(ReferenceError):
-        provider._jsonify((), {"a": 1})
+    other = _served_app()
+    other.json = provider
+    with other.app_context(), pytest.raises(ReferenceError):
+        jsonify(a=1)
+
+
+def test_fast_json_body_follows_changes_on_the_instance_and_the_class(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    app = _served_app()
+    value = {"b": "\u00e9", "a": 1}
+    provider = app.json
+    assert provider._plain_body(value, False) == (  # type: ignore[attr-defined]
+        b'{"a":1,"b":"\\u00e9"}\n',
+        "application/json",
+    )
+    # Class attributes changed after the encoder was made.
+    monkeypatch.setattr(DefaultJSONProvider, "sort_keys", False)
+    assert provider._plain_body(value, False)[0] == b'{"b":"\\u00e9","a":1}\n'  # type: ignore[attr-defined]
+    monkeypatch.setattr(DefaultJSONProvider, "ensure_ascii", False)
+    assert provider._plain_body(value, False)[0] == '{"b":"\u00e9","a":1}\n'.encode()  # type: ignore[attr-defined]
+    monkeypatch.setattr(DefaultJSONProvider, "mimetype", "application/x+json")
+    assert provider._plain_body(value, False)[1] == "application/x+json"  # type: ignore[attr-defined]
+    monkeypatch.setattr(DefaultJSONProvider, "default", staticmethod(lambda o: "class"))
+    assert provider._plain_body({"o": object()}, False)[0] == b'{"o":"class"}\n'  # type: ignore[attr-defined]
+    # Instance attributes, then deleting them (the class's values again).
+    provider.sort_keys = True  # type: ignore[attr-defined]
+    provider.default = lambda o: "instance"  # type: ignore[attr-defined]
+    assert provider._plain_body({"o": object(), "a": 1}, False)[0] == b'{"a":1,"o":"instance"}\n'  # type: ignore[attr-defined]
+    del provider.sort_keys  # type: ignore[attr-defined]
+    del provider.default  # type: ignore[attr-defined]
+    assert provider._plain_body({"o": object(), "a": 1}, False)[0] == b'{"o":"class","a":1}\n'  # type: ignore[attr-defined]
+    with app.app_context():
+        # jsonify uses the same body.
+        assert jsonify(o=object(), a=1).get_data() == b'{"o":"class","a":1}\n'
+
+
+def test_fast_json_body_of_a_subclass_with_a_default_method() -> None:
+    class Custom(DefaultJSONProvider):
+        sort_keys = False
+
+        def default(self, o: t.Any) -> t.Any:  # type: ignore[override]
+            return "custom"
+
+    app = Phial(__name__)
+    app.json = Custom(app)
+    first = app.json._plain_body({"z": object(), "a": 1}, False)  # type: ignore[attr-defined]
+    assert first == (b'{"z":"custom","a":1}\n', "application/json")
+    encoder = app.json._c_encoder  # type: ignore[attr-defined]
+    # A bound method is a new object on every read: equal ones keep the encoder.
+    assert app.json._plain_body({"a": 1}, False) == (b'{"a":1}\n', "application/json")  # type: ignore[attr-defined]
+    assert app.json._c_encoder is encoder  # type: ignore[attr-defined]
+    with app.app_context():
+        assert app.json.response(z=object()).get_data() == b'{"z":"custom"}\n'
+
+
+class _Text(str):
+    pass
+
+
+class _Number(int):
+    def __repr__(self) -> str:
+        return "number"
+
+
+_ONE_KEY_VALUES: list[t.Any] = [
+    {"message": "Hello, World!"},
+    {"m": ""},
+    {"": "x"},
+    {"q": 'quote " back \\ nl \n tab \t nul \x00'},
+    {"caf\u00e9": "\u00e9\u4e2d\U0001f600"},
+    {"id": 0},
+    {"id": -42},
+    {"id": 10**30},
+    {"flag": True},
+    {"none": None},
+    {"f": 1.5},
+    {"f": float("nan")},
+    {"sub": _Text("x")},
+    {"sub": _Number(3)},
+    {_Text("k"): "v"},
+    {1: "int key"},
+    {None: "none key"},
+    {"nested": {"b": 1, "a": 2}},
+    {"list": [1, "a"]},
+]
+
+
+@pytest.mark.parametrize("ensure_ascii", [True, False])
+@pytest.mark.parametrize("sort_keys", [True, False])
+@pytest.mark.parametrize("value", _ONE_KEY_VALUES)
+def test_one_key_fast_json_body_is_what_the_encoder_writes(
+    value: t.Any, ensure_ascii: bool, sort_keys: bool
+) -> None:
+    app = Phial(__name__)
+    app.json.ensure_ascii = ensure_ascii  # type: ignore[attr-defined]
+    app.json.sort_keys = sort_keys  # type: ignore[attr-defined]
+    expected = f"{app.json._encoder().encode(value)}\n".encode()  # type: ignore[attr-defined]
+    assert app.json._plain_body(value, False) == (expected, "application/json")  # type: ignore[attr-defined]
+
+
+def test_one_key_fast_json_body_steps_aside_where_the_encoder_fails() -> None:
+    app = Phial(__name__)
+    # Too many digits for int -> str: the general path raises its own error.
+    assert app.json._plain_body({"n": 10**5000}, False) is None  # type: ignore[attr-defined]
+    assert app.json._plain_body({"o": object()}, False) is None  # type: ignore[attr-defined]
+    # A lone surrogate is escaped as ASCII, and cannot be UTF-8 otherwise.
+    assert app.json._plain_body({"s": "\ud800"}, False) == (  # type: ignore[attr-defined]
+        b'{"s":"\\ud800"}\n',
+        "application/json",
+    )
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    assert app.json._plain_body({"s": "\ud800"}, False) is None  # type: ignore[attr-defined]
+    app.add_url_rule("/", "plain", lambda: {"s": "\ud800"})
+    app.add_url_rule("/j", "jsonify", lambda: jsonify(s="\ud800"))
+    app.testing = True
+    client = app.test_client()
+    with pytest.raises(UnicodeEncodeError):
+        client.get("/")
+    with pytest.raises(UnicodeEncodeError):
+        client.get("/j")

@@ -471,3 +471,122 @@ def test_decoy_rules_agree_with_werkzeug() -> None:
     app._finish_setup()
     assert [_phial(app, path, "GET") for path in paths] == expected
     assert _known(app, "/users/42/posts") is MATCHED
+
+
+def _lone_rules_app() -> Phial:
+    """Each converter rule alone under its first segment (no wildcard rule):
+    the matcher's one-rule shortcut, and every way it must step aside."""
+    app = Phial("lone", root_path=HERE)
+    app.url_map.converters["upper"] = _Upper
+    app.url_map.converters["even"] = _Even
+    app.add_url_rule("/i/<int:n>", "i", _view)
+    app.add_url_rule("/f/<float:x>", "f", _view)
+    app.add_url_rule("/u/<uuid:u>", "u", _view)
+    app.add_url_rule("/s/<name>", "s", _view)
+    app.add_url_rule("/two/<int:a>/<int:b>", "two", _view)
+    app.add_url_rule("/upper/<upper:w>", "upper", _view)
+    app.add_url_rule("/even/<even:n>", "even", _view)
+    app.add_url_rule("/min/<int(min=5):n>", "min", _view)
+    app.add_url_rule("/slash/<int:n>/", "slash", _view)
+    app.add_url_rule("/loose/<int:n>", "loose", _view, strict_slashes=False)
+    app.add_url_rule("/def/", "def", _view, defaults={"n": 1})
+    app.add_url_rule("/def/<int:n>", "def", _view)
+    app.add_url_rule("/post/<int:n>", "post", _view, methods=["POST"])
+    return app
+
+
+_LONE_PATHS = [
+    "/i/42",
+    "/i/x",
+    "/i/42/",
+    "/i/" + "9" * 5000,
+    "/f/1.5",
+    "/f/1",
+    f"/u/{_UUID}",
+    "/u/x",
+    "/s/hello",
+    "/s/caf\u00e9",
+    "/two/1/2",
+    "/two/1",
+    "/upper/word",
+    "/even/4",
+    "/even/3",
+    "/min/4",
+    "/min/7",
+    "/slash/3",
+    "/slash/3/",
+    "/loose/3",
+    "/loose/3/",
+    "/def/1",
+    "/def/",
+    "/post/1",
+    "/none/1",
+]
+
+
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_lone_rules_agree_with_werkzeug(method: str) -> None:
+    app = _lone_rules_app()
+    expected = [_werkzeug(app, path, method) for path in _LONE_PATHS]
+    app._finish_setup()
+    assert all(len(entries) == 1 for entries in app._routes._dynamic.values())
+    assert [_phial(app, path, method) for path in _LONE_PATHS] == expected
+
+
+def test_one_inline_argument_is_converted_without_the_maker() -> None:
+    app = _lone_rules_app()
+    app._finish_setup()
+    shortcut = {
+        key: (entries[0].name, entries[0].to_python)
+        for key, entries in app._routes._dynamic.items()
+    }
+    assert shortcut["i"] == ("n", int)
+    assert shortcut["f"] == ("x", float)
+    assert shortcut["u"] == ("u", uuid.UUID)
+    assert shortcut["s"] == ("name", str)
+    # Two arguments, a custom converter, a converter with arguments: the maker.
+    for key in ("two", "upper", "even", "min"):
+        assert shortcut[key][0] is None, key
+    for path, expected in (("/i/7", {"n": 7}), ("/s/x", {"name": "x"}), ("/two/1/2", None)):
+        ctx = app.request_context(_environ(path, "GET"))
+        assert app._routes.host_is_valid(ctx.request)
+        assert app._routes.match_known(ctx.request) is MATCHED
+        if expected is not None:
+            assert ctx.request.view_args == expected
+            assert type(next(iter(ctx.request.view_args.values()))) is type(
+                next(iter(expected.values()))
+            )
+
+
+def test_literal_paths_beside_a_lone_rule_agree_with_werkzeug() -> None:
+    # Each rule alone under its first segment, next to literal rules whose
+    # paths (or slash forms) the rule's regex matches, or does not.
+    app = Phial("overlap", root_path=HERE)
+    app.add_url_rule("/d/<name>", "d", _view)
+    app.add_url_rule("/d/x/", "d_x", _view)
+    app.add_url_rule("/e/<name>", "e", _view, strict_slashes=False)
+    app.add_url_rule("/e/y", "e_y", _view)
+    app.add_url_rule("/n/<int:n>", "n", _view)
+    app.add_url_rule("/n/all", "n_all", _view)
+    app.add_url_rule("/<name>/z", "wild", _view)
+    paths = ["/d/x", "/d/x/", "/d/y", "/e/y", "/e/y/", "/e/w/", "/n/1", "/n/all", "/n/all/"]
+    paths += ["/q/z", "/d/z", "/n/z"]
+    expected = [_werkzeug(app, path, "GET") for path in paths]
+    app._finish_setup()
+    assert [_phial(app, path, "GET") for path in paths] == expected
+    overlap = {
+        entry.rule.endpoint: entry.literal_overlap
+        for entries in app._routes._dynamic.values()
+        for entry in entries
+    }
+    assert overlap == {"d": True, "e": True, "n": False, "wild": True, "static": False}
+
+
+def test_lone_rule_after_literal_paths_defers_to_werkzeug() -> None:
+    app = Phial("overlap2", root_path=HERE)
+    app.add_url_rule("/d/<name>", "d", _view)
+    app.add_url_rule("/d/x/", "d_x", _view)
+    app._finish_setup()
+    # "/d/x" is the slash-less form of a literal rule: Werkzeug decides.
+    assert _known(app, "/d/x") is NO_LITERAL
+    assert _known(app, "/d/y") is MATCHED

@@ -53,3 +53,13 @@ def test_from_bytes_accepts_any_iterable_of_extra_headers() -> None:
 
     response = Response._from_bytes(b"", "text/plain", 200, pairs())
     assert response.headers.to_wsgi_list()[1] == ("X-Gen", "1")
+
+
+@pytest.mark.parametrize("size", [0, 1, 9, 10, 255, 511, 512, 513, 4096, 100_000])
+def test_from_bytes_content_length_for_every_size(size: int) -> None:
+    # Lengths below 512 come from a table, larger ones are converted.
+    body = b"x" * size
+    direct = Response._from_bytes(body, "text/plain")
+    built = Response(body, content_type="text/plain")
+    assert direct.headers.to_wsgi_list() == built.headers.to_wsgi_list()
+    assert direct.headers["Content-Length"] == str(size)

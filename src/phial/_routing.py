@@ -120,6 +120,7 @@ class RouteTable:
             for path in (written, written[:-1] if written.endswith("/") else written)
         }
         self._literal_paths = literal_paths | {f"{path}/" for path in literal_paths if path}
+        _mark_literal_overlap(self._dynamic, self._literal_paths)
         for rule in rules:
             if (
                 rule.arguments
@@ -215,16 +216,79 @@ class RouteTable:
             or self._app.url_map is not url_map
         ):
             return UNDECIDED
-        if entries is None:
-            return self._match_converters(request, path, environ.get("REQUEST_METHOD", "GET"))
         method = environ.get("REQUEST_METHOD", "GET")
-        for rule, defaults in entries:
-            methods = rule.methods
-            if methods is None or method in methods:
-                request.url_rule = rule
-                request.view_args = dict(defaults) if defaults else {}
-                return MATCHED
-        return NO_LITERAL
+        if entries is not None:
+            for rule, defaults in entries:
+                methods = rule.methods
+                if methods is None or method in methods:
+                    request.url_rule = rule
+                    request.view_args = dict(defaults) if defaults else {}
+                    return MATCHED
+            return NO_LITERAL
+        # Not a literal path: claim a converter rule when exactly one can
+        # match (here rather than in a method of its own: a call costs as
+        # much as a tenth of this). Returns MATCHED (the rule, or a certain
+        # 404 when no rule at all could answer the path, only claimed when
+        # every rule compiled) or NO_LITERAL to let Werkzeug's matcher decide.
+        if not path.isascii() or "//" in path:
+            # Non-ASCII needs decoding; "//" is merged by a redirect.
+            return NO_LITERAL
+        parts = path.split("/", 2)
+        if parts[0]:
+            return NO_LITERAL  # no leading slash: Werkzeug adds one
+        dynamic = self._dynamic
+        # Each bucket already holds the wildcard rules after its own. (The
+        # path starts with "/": the first segment is the second part.)
+        candidates = dynamic.get(parts[1])
+        if candidates is None:
+            candidates = dynamic.get("", _NO_RULES)
+        if len(candidates) == 1 and (match := (found := candidates[0]).regex.fullmatch(path)):
+            # The usual case: the path's first segment has one rule, and it
+            # matches; no other rule could (the loop below would find the same).
+            # A literal rule's path (or its slash-less form, or the form with
+            # a slash added) takes precedence; only a rule whose regex
+            # matches one of those needs the look-up.
+            if not found.eligible or (found.literal_overlap and path in self._literal_paths):
+                return NO_LITERAL
+        else:
+            if path in self._literal_paths:
+                return NO_LITERAL  # a literal rule's path, as above
+            only: _DynamicRule | None = None
+            only_match: re.Match[str] | None = None
+            # With a trailing slash, a rule without one may still match it (when
+            # its strict_slashes is off): such paths are never a certain 404.
+            stripped = path[:-1] if path[-1] == "/" and len(path) > 1 else None
+            for entry in candidates:
+                m = entry.regex.fullmatch(path)
+                if m is not None:
+                    if only is not None or not entry.eligible:
+                        return NO_LITERAL  # another rule could answer: Werkzeug decides
+                    only, only_match = entry, m
+                elif (entry.without_slash is not None and entry.without_slash.fullmatch(path)) or (
+                    stripped is not None and entry.regex.fullmatch(stripped)
+                ):
+                    return NO_LITERAL  # a slash redirect, or a loose-slash match
+            if only is None or only_match is None:
+                if self._complete:
+                    request.routing_exception = NotFound()
+                    return MATCHED
+                return NO_LITERAL
+            found, match = only, only_match
+        methods = found.rule.methods
+        if methods is not None and method not in methods:
+            return NO_LITERAL
+        try:
+            # One argument converted inline (the usual shape) without a call
+            # to the rule's view-argument maker.
+            name = found.name
+            view_args = found.convert(match) if name is None else {name: found.to_python(match[1])}
+        except (ValidationError, ValueError):
+            # Refused by the converter (or an int too long for int()):
+            # Werkzeug decides what that means.
+            return NO_LITERAL
+        request.url_rule = found.rule
+        request.view_args = view_args
+        return MATCHED
 
     def _is_stale(self) -> bool:
         url_map = self._app.url_map
@@ -251,58 +315,6 @@ class RouteTable:
         # decides between another rule and 405 and computes Allow).
         return self.match_known(request) is MATCHED
 
-    def _match_converters(self, request: Request, path: str, method: str) -> object:
-        """Claim a converter rule when exactly one can match.
-
-        Returns :data:`MATCHED` (the rule, or a certain 404 when no rule at
-        all could answer the path, only claimed when every rule compiled) or
-        :data:`NO_LITERAL` to let Werkzeug's matcher decide.
-        """
-        if not path.isascii() or "//" in path or path in self._literal_paths or path[0] != "/":
-            # Non-ASCII needs decoding; "//" is merged by a redirect; a literal
-            # rule (or its slash-less form, or the form with a slash added)
-            # takes precedence over converters; Werkzeug adds a missing
-            # leading slash.
-            return NO_LITERAL
-        # With a trailing slash, a rule without one may still match it (when
-        # its strict_slashes is off): such paths are never a certain 404.
-        stripped = path[:-1] if path[-1] == "/" and len(path) > 1 else None
-        dynamic = self._dynamic
-        # Each bucket already holds the wildcard rules after its own. (The
-        # path starts with "/": the first segment is the second part.)
-        entries = dynamic.get(path.split("/", 2)[1])
-        if entries is None:
-            entries = dynamic.get("", _NO_RULES)
-        found: _DynamicRule | None = None
-        match: re.Match[str] | None = None
-        for entry in entries:
-            m = entry.regex.fullmatch(path)
-            if m is not None:
-                if found is not None or not entry.eligible:
-                    return NO_LITERAL  # another rule could answer: Werkzeug decides
-                found, match = entry, m
-            elif (entry.without_slash is not None and entry.without_slash.fullmatch(path)) or (
-                stripped is not None and entry.regex.fullmatch(stripped)
-            ):
-                return NO_LITERAL  # a slash redirect, or a loose-slash match
-        if found is None or match is None:
-            if self._complete:
-                request.routing_exception = NotFound()
-                return MATCHED
-            return NO_LITERAL
-        methods = found.rule.methods
-        if methods is not None and method not in methods:
-            return NO_LITERAL
-        try:
-            view_args = found.convert(match)
-        except (ValidationError, ValueError):
-            # Refused by the converter (or an int too long for int()):
-            # Werkzeug decides what that means.
-            return NO_LITERAL
-        request.url_rule = found.rule
-        request.view_args = view_args
-        return MATCHED
-
 
 #: The bucket of a map without wildcard rules.
 _NO_RULES: list[_DynamicRule] = []
@@ -322,7 +334,17 @@ UNDECIDED = object()
 class _DynamicRule:
     """A converter rule with the regular expression of its whole path."""
 
-    __slots__ = ("convert", "converters", "eligible", "regex", "rule", "without_slash")
+    __slots__ = (
+        "convert",
+        "converters",
+        "eligible",
+        "literal_overlap",
+        "name",
+        "regex",
+        "rule",
+        "to_python",
+        "without_slash",
+    )
 
     def __init__(
         self,
@@ -337,10 +359,24 @@ class _DynamicRule:
         self.converters = converters
         #: The view arguments from a match of :attr:`regex`.
         self.convert = _view_args_maker(regex, converters)
+        #: For a rule with one argument converted inline (the first group):
+        #: its name and conversion (``convert`` gives the same, in a call).
+        self.name: str | None = None
+        self.to_python: t.Callable[[str], t.Any] = str
+        if len(regex.groupindex) == 1:
+            name, index = next(iter(regex.groupindex.items()))
+            inline, function = _inline_conversion(converters[name])
+            if inline and index == 1:
+                self.name = name
+                # (str() of the matched text is that text.)
+                self.to_python = str if function is None else function
         #: Whether a match may be claimed; an ineligible match defers to Werkzeug.
         self.eligible = eligible
         #: For a rule ending in "/": the path Werkzeug redirects to it from.
         self.without_slash = without_slash
+        #: Whether the regex may match a path of the literal rules (set by
+        #: _mark_literal_overlap; until then, and for wildcard rules, yes).
+        self.literal_overlap = True
 
 
 #: Werkzeug's converters whose ``to_python`` is a plain function of the
@@ -471,6 +507,32 @@ def _compile_dynamic(
     # segment is a converter: join them once here rather than per request.
     wildcard = buckets.get("", [])
     return {key: entries if key == "" else entries + wildcard for key, entries in buckets.items()}
+
+
+def _first_segment(path: str) -> str:
+    """The first segment of a path starting with ``/``."""
+    return path[1:].partition("/")[0]
+
+
+def _mark_literal_overlap(dynamic: dict[str, list[_DynamicRule]], literal_paths: set[str]) -> None:
+    """Mark the converter rules whose regex matches none of ``literal_paths``:
+    the matcher need not look a path up there after such a rule matched it.
+
+    A rule's regex starts with its first segment when that is literal, so
+    only the literal paths with the same first segment can match it; a rule
+    whose first segment holds a converter keeps the look-up."""
+    by_segment: dict[str, list[str]] = {}
+    for path in literal_paths:
+        by_segment.setdefault(_first_segment(path), []).append(path)
+    for key, entries in dynamic.items():
+        for entry in entries:
+            first = _first_segment(entry.rule.rule)
+            if key and first == key:
+                entry.literal_overlap = any(
+                    entry.regex.fullmatch(path)
+                    or (entry.without_slash is not None and entry.without_slash.fullmatch(path))
+                    for path in by_segment.get(key, ())
+                )
 
 
 def _merge_slashes(text: str) -> str:

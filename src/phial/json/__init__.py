@@ -118,9 +118,33 @@ def jsonify(*args: t.Any, **kwargs: t.Any) -> Response:
         # Raises the proxy's explanation of the missing context.
         return current_app.json.response(*args, **kwargs)
     provider = ctx.app.json
-    if provider.__class__ is DefaultJSONProvider and "response" not in provider.__dict__:
-        # Exactly the default provider: its response(), without repacking
-        # the arguments (a subclass or an instance may replace response(); it
-        # is then called).
-        return provider._jsonify(args, kwargs)
-    return provider.response(*args, **kwargs)
+    if provider.__class__ is not DefaultJSONProvider or "response" in provider.__dict__:
+        # A subclass or an instance may replace response(): it is called.
+        return provider.response(*args, **kwargs)
+    # Exactly the default provider: its response(), in fewer steps for the
+    # usual case (compact output from an app that builds responses directly),
+    # without repacking the arguments.
+    if kwargs:
+        if args:
+            raise TypeError("app.json.response() takes either args or kwargs, not both")
+        obj: t.Any = kwargs
+    elif len(args) == 1:
+        obj = args[0]
+    else:
+        obj = list(args) if args else None
+    app: t.Any = provider._app_ref()
+    try:
+        # Set at a phial app's first request, as is ``_lane``; a stand-in app
+        # (or none: the provider's app was collected) has neither.
+        direct = app._text_content_type is not None
+    except AttributeError:
+        direct = False
+    if direct:
+        # With the lane on, ``debug`` is not overridden (see
+        # phial._lane.LANE_STEPS): the config is read directly.
+        plain = provider._plain_body(obj, app.config["DEBUG"] if app._lane else app.debug)
+        if plain is not None:
+            body, content_type = plain
+            return app.response_class._from_bytes(body, content_type)  # type: ignore[no-any-return]  # app is Any
+    # (Also when the compact encoder refused the value: the general one raises.)
+    return provider._response_for(obj)

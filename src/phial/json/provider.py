@@ -28,6 +28,8 @@ if t.TYPE_CHECKING:
 _c_make_encoder: t.Any = getattr(json.encoder, "c_make_encoder", None)
 _c_encode_ascii: t.Any = getattr(json.encoder, "c_encode_basestring_ascii", None)
 _c_encode_text: t.Any = getattr(json.encoder, "c_encode_basestring", None)
+#: How the C encoder writes an int (and so how phial writes one alone).
+_int_repr = int.__repr__
 if _c_encode_ascii is None or _c_encode_text is None:  # pragma: no cover - CPython has them
     _c_make_encoder = None
 
@@ -250,58 +252,82 @@ class DefaultJSONProvider(JSONProvider):
         reports it as :func:`json.dumps` does.
         """
         compact = self.compact
-        if (compact is False or (compact is None and debug)) or _c_make_encoder is None:
+        if compact is False or (compact is None and debug):
             return None
-        # _compact_encoder() inlined: the settings checked, no call.
-        cached = self.__dict__.get("_c_encoder")
-        if cached is None or cached[0] != (
-            self.default,
-            self.ensure_ascii,
-            self.sort_keys,
-            self.mimetype,
+        # The settings the encoder was made with, compared by identity (what
+        # the encoder was made from is what it uses; a setting changed on the
+        # instance or its class, at any time, is another object), ``default``
+        # also by equality (a method of a subclass is a new bound method per
+        # read).
+        cached = self._c_encoder
+        if (
+            cached is None
+            or ((default := self.default) is not cached[0] and default != cached[0])
+            or cached[1] is not self.ensure_ascii
+            or cached[2] is not self.sort_keys
+            or cached[3] is not self.mimetype
         ):
             cached = self._compact_encoder()
+            if cached is None:
+                return None  # no C encoder in this Python
         try:
-            chunks = cached[1](obj, 0)
+            if obj.__class__ is dict and len(obj) == 1:
+                # One key, a string, with a string or int value ({"message":
+                # ...}, {"id": ...}): written here as the C encoder writes it
+                # (the same escaping function, int.__repr__), without calling
+                # it, which is most of the cost of such a value. (Text that
+                # cannot be UTF-8 ends here too: the general path raises.)
+                [(key, value)] = obj.items()
+                if type(key) is str:
+                    kind = type(value)
+                    if kind is str:
+                        escape = cached[6]
+                        return f"{{{escape(key)}:{escape(value)}}}\n".encode(), cached[5]
+                    if kind is int:
+                        return f"{{{cached[6](key)}:{_int_repr(value)}}}\n".encode(), cached[5]
+            chunks = cached[4](obj, 0)
         except Exception:
             return None
-        return f"{''.join(chunks)}\n".encode(), cached[2]
+        return f"{''.join(chunks)}\n".encode(), cached[5]
 
-    def _compact_encoder(self) -> tuple[tuple[t.Any, ...], t.Any, str]:
-        """``(settings, C encoder, Content-Type)`` for compact output with the
-        current settings; made again when one of them changed."""
-        key = (self.default, self.ensure_ascii, self.sort_keys, self.mimetype)
-        cached: tuple[tuple[t.Any, ...], t.Any, str] | None = self.__dict__.get("_c_encoder")
-        if cached is None or cached[0] != key:
-            encode_str = _c_encode_ascii if self.ensure_ascii else _c_encode_text
-            encoder = _c_make_encoder(
-                None, self.default, encode_str, None, ":", ",", self.sort_keys, False, True
-            )
-            cached = self.__dict__["_c_encoder"] = (key, encoder, _content_type(self.mimetype))
+    #: What :meth:`_compact_encoder` made last (an instance attribute then).
+    _c_encoder: tuple[t.Any, ...] | None = None
+
+    def _compact_encoder(self) -> tuple[t.Any, ...] | None:
+        """``(default, ensure_ascii, sort_keys, mimetype, C encoder,
+        Content-Type, string escaping function)``: the encoder for compact
+        output with the current settings, and the settings it was made from;
+        made again when one of them is another object. ``None`` where Python
+        has no C encoder."""
+        if _c_make_encoder is None:  # pragma: no cover - CPython has one
+            return None
+        default = self.default
+        ensure_ascii = self.ensure_ascii
+        sort_keys = self.sort_keys
+        mimetype = self.mimetype
+        escape = _c_encode_ascii if ensure_ascii else _c_encode_text
+        encoder = _c_make_encoder(
+            None,
+            default,
+            escape,
+            None,
+            ":",
+            ",",
+            sort_keys,
+            False,
+            True,
+        )
+        cached = (
+            default,
+            ensure_ascii,
+            sort_keys,
+            mimetype,
+            encoder,
+            _content_type(mimetype),
+            escape,
+        )
+        self._c_encoder = cached
         return cached
-
-    def _jsonify(self, args: tuple[t.Any, ...], kwargs: dict[str, t.Any]) -> Response:
-        """:meth:`response` for :func:`phial.json.jsonify` when the provider is
-        exactly this class: the same response, in fewer steps for the common
-        case (compact output from an app that builds responses directly)."""
-        if kwargs:
-            if args:
-                raise TypeError("app.json.response() takes either args or kwargs, not both")
-            obj: t.Any = kwargs
-        elif len(args) == 1:
-            obj = args[0]
-        else:
-            obj = list(args) if args else None
-        app: t.Any = self._app_ref()
-        # (_text_content_type is set at a phial app's first request, as is ``_lane``.)
-        if app is not None and getattr(app, "_text_content_type", None) is not None:
-            # With the lane on, ``debug`` is not overridden (see
-            # phial._lane.LANE_STEPS): the config is read directly.
-            plain = self._plain_body(obj, app.config["DEBUG"] if app._lane else app.debug)
-            if plain is not None:
-                return app.response_class._from_bytes(*plain)  # type: ignore[no-any-return]  # app is Any
-        # (Also when the compact encoder refused the value: the general one raises.)
-        return self._response_for(obj)
 
     def response(self, *args: t.Any, **kwargs: t.Any) -> Response:
         """Serialize the arguments as JSON and return a response with

@@ -28,8 +28,6 @@ if t.TYPE_CHECKING:
 _c_make_encoder: t.Any = getattr(json.encoder, "c_make_encoder", None)
 _c_encode_ascii: t.Any = getattr(json.encoder, "c_encode_basestring_ascii", None)
 _c_encode_text: t.Any = getattr(json.encoder, "c_encode_basestring", None)
-#: How the C encoder writes an int (and so how phial writes one alone).
-_int_repr = int.__repr__
 if _c_encode_ascii is None or _c_encode_text is None:  # pragma: no cover - CPython has them
     _c_make_encoder = None
 
@@ -271,20 +269,6 @@ class DefaultJSONProvider(JSONProvider):
             if cached is None:
                 return None  # no C encoder in this Python
         try:
-            if obj.__class__ is dict and len(obj) == 1:
-                # One key, a string, with a string or int value ({"message":
-                # ...}, {"id": ...}): written here as the C encoder writes it
-                # (the same escaping function, int.__repr__), without calling
-                # it, which is most of the cost of such a value. (Text that
-                # cannot be UTF-8 ends here too: the general path raises.)
-                [(key, value)] = obj.items()
-                if type(key) is str:
-                    kind = type(value)
-                    if kind is str:
-                        escape = cached[6]
-                        return f"{{{escape(key)}:{escape(value)}}}\n".encode(), cached[5]
-                    if kind is int:
-                        return f"{{{cached[6](key)}:{_int_repr(value)}}}\n".encode(), cached[5]
             chunks = cached[4](obj, 0)
         except Exception:
             return None
@@ -295,7 +279,7 @@ class DefaultJSONProvider(JSONProvider):
 
     def _compact_encoder(self) -> tuple[t.Any, ...] | None:
         """``(default, ensure_ascii, sort_keys, mimetype, C encoder,
-        Content-Type, string escaping function)``: the encoder for compact
+        Content-Type)``: the encoder for compact
         output with the current settings, and the settings it was made from;
         made again when one of them is another object. ``None`` where Python
         has no C encoder."""
@@ -324,7 +308,6 @@ class DefaultJSONProvider(JSONProvider):
             mimetype,
             encoder,
             _content_type(mimetype),
-            escape,
         )
         self._c_encoder = cached
         return cached

@@ -855,18 +855,21 @@ def _hooked_app() -> tuple[Phial, list[str]]:
     return app, events
 
 
-@pytest.mark.parametrize(
-    "path",
-    [
-        "/en/hello",
-        "/plain",
-        "/plain?before=text",
-        "/plain?before=tuple",
-        "/plain?before=abort",
-        "/plain?before=raise",
-        "/missing",
-    ],
-)
+#: Requests to _hooked_app(), and those the lane answers itself (the others
+#: raise, before the view or as a 404, and the general steps answer).
+_HOOKED_PATHS = [
+    "/en/hello",
+    "/plain",
+    "/plain?before=text",
+    "/plain?before=tuple",
+    "/plain?before=abort",
+    "/plain?before=raise",
+    "/missing",
+]
+_HOOKED_PATHS_THE_LANE_SENDS = _HOOKED_PATHS[:4]
+
+
+@pytest.mark.parametrize("path", _HOOKED_PATHS)
 def test_before_request_functions_run_in_the_lane_as_in_the_general_steps(path: str) -> None:
     lane_app, lane_events = _hooked_app()
     seen = spy_lane(lane_app)
@@ -876,7 +879,7 @@ def test_before_request_functions_run_in_the_lane_as_in_the_general_steps(path: 
     assert call(lane_app, path) == call(general, path)
     assert lane_events == general_events
     assert lane_events[-1] == "before"  # they ran, even before a 404
-    if path in ("/en/hello", "/plain", "/plain?before=text", "/plain?before=tuple"):
+    if path in _HOOKED_PATHS_THE_LANE_SENDS:
         assert seen and seen[0] is not None, "the lane did not send this itself"
 
 
@@ -1016,18 +1019,7 @@ def test_location_headers_are_sent_over_asgi_as_flask_sends_them(name: str) -> N
     assert _unordered(_asgi_get(ours, f"/{name}")) == _unordered(call(ours, f"/{name}"))
 
 
-@pytest.mark.parametrize(
-    "path",
-    [
-        "/en/hello",
-        "/plain",
-        "/plain?before=text",
-        "/plain?before=tuple",
-        "/plain?before=abort",
-        "/plain?before=raise",
-        "/missing",
-    ],
-)
+@pytest.mark.parametrize("path", _HOOKED_PATHS)
 def test_before_request_functions_run_in_the_asgi_lane_as_in_the_general_steps(
     path: str,
 ) -> None:
@@ -1039,7 +1031,7 @@ def test_before_request_functions_run_in_the_asgi_lane_as_in_the_general_steps(
     assert _raw_asgi(lane_app, path) == _raw_asgi(general, path)
     assert _asgi_get(lane_app, path) == _asgi_get(general, path)
     assert lane_events == general_events
-    if path in ("/en/hello", "/plain", "/plain?before=text", "/plain?before=tuple"):
+    if path in _HOOKED_PATHS_THE_LANE_SENDS:
         assert seen and seen[0] is not None, "the ASGI lane did not send this itself"
 
 

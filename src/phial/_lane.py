@@ -1,11 +1,12 @@
 """The fast lane: what the drivers may skip when nothing observes a request.
 
-Most requests run a view and nothing else: no ``before_request`` or
-``after_request`` functions, no signal receivers, no session. For those the
-drivers call the view directly and, when it returns a plain value (text,
-bytes, JSON data, optionally in a tuple with a status and headers), send the
-bytes without building a response object. The output is byte for byte what
-the general pipeline sends (the tests compare both).
+Most requests run a view and little else: no ``after_request`` functions,
+no signal receivers, no session. For those the drivers call the view
+directly (after the ``before_request`` functions and URL value preprocessors
+that apply, if any) and, when it returns a plain value (text, bytes, JSON
+data, optionally in a tuple with a status and headers), send the bytes
+without building a response object. The output is byte for byte what the
+general pipeline sends (the tests compare both).
 
 Whether an app may use the lane at all is decided once, at its first request
 (:meth:`phial.app.Phial._lane_allowed`): overriding any step the lane skips

@@ -347,11 +347,6 @@ class Phial(App):
             return self._http_exception_output(e, ctx.request.environ)
         return None
 
-    def _lane_open(self, ctx: RequestContext) -> bool:
-        """Whether nothing runs before the view of this request (see
-        :meth:`_lane_entry`)."""
-        return self._lane_entry(ctx) is LANE_OPEN
-
     def _lane_entry(self, ctx: RequestContext) -> _Entry:
         """How the lane may start this request (see :mod:`phial._lane`):
         :data:`~phial._lane.LANE_CLOSED` for ``request_started`` receivers,

@@ -1303,11 +1303,25 @@ def test_request_steps_all_run_in_the_requests_own_context(waits: bool) -> None:
 # -- the environ template, the pool state ----------------------------------------------
 
 
+def _assert_environs_are_the_general_ones(
+    monkeypatch: pytest.MonkeyPatch,
+    scopes: list[dict[str, t.Any]],
+    environs: list[dict[str, t.Any]],
+) -> None:
+    """Each environ is, key for key and in order, what the general builder
+    makes of its scope (the common path turned off from here on)."""
+    from phial import asgi
+
+    monkeypatch.setattr(asgi, "_common_environ", lambda scope, body: None)
+    for scope, environ in zip(scopes, environs, strict=True):
+        general = build_environ(scope, environ["wsgi.input"])
+        assert list(environ.items()) == list(general.items())
+
+
 def test_environ_templates_keep_each_servers_values(monkeypatch: pytest.MonkeyPatch) -> None:
     """Scopes of different servers, schemes and protocols each get their own
     values from the cached templates (the general path's), and an environ
     changed by its request leaves the next one as it was."""
-    from phial import asgi
 
     scopes = [
         make_scope(),
@@ -1319,10 +1333,7 @@ def test_environ_templates_keep_each_servers_values(monkeypatch: pytest.MonkeyPa
     first["SERVER_NAME"] = "changed"
     first["HTTP_HOST"] = "changed"
     environs = [build_environ(scope, BytesIO()) for scope in scopes * 2]
-    monkeypatch.setattr(asgi, "_common_environ", lambda scope, body: None)
-    for scope, environ in zip(scopes * 2, environs, strict=True):
-        general = build_environ(scope, environ["wsgi.input"])
-        assert list(environ.items()) == list(general.items())
+    _assert_environs_are_the_general_ones(monkeypatch, scopes * 2, environs)
 
 
 def test_environ_of_the_last_connection_equals_the_general_one(
@@ -1333,7 +1344,6 @@ def test_environ_of_the_last_connection_equals_the_general_one(
     scheme or protocol on the same tuples, another client, addresses given
     as lists or a port that is not an int do not, and each environ is the
     general path's."""
-    from phial import asgi
 
     server = ("conn.test", 8000)
     client = ("10.1.2.3", 5555)
@@ -1350,10 +1360,7 @@ def test_environ_of_the_last_connection_equals_the_general_one(
         make_scope(server=server, client=client),
     ]
     environs = [build_environ(scope, BytesIO()) for scope in scopes]
-    monkeypatch.setattr(asgi, "_common_environ", lambda scope, body: None)
-    for scope, environ in zip(scopes, environs, strict=True):
-        general = build_environ(scope, environ["wsgi.input"])
-        assert list(environ.items()) == list(general.items())
+    _assert_environs_are_the_general_ones(monkeypatch, scopes, environs)
 
 
 def test_the_next_request_of_a_connection_skips_the_template_lookup(
@@ -1399,10 +1406,7 @@ def test_interleaved_connections_are_each_kept(monkeypatch: pytest.MonkeyPatch) 
         build_environ(scope, BytesIO())
     monkeypatch.setattr(asgi, "_TEMPLATES", _NoLookups())
     environs = [build_environ(scope, BytesIO()) for scope in scopes * 2]
-    monkeypatch.setattr(asgi, "_common_environ", lambda scope, body: None)
-    for scope, environ in zip(scopes * 2, environs, strict=True):
-        general = build_environ(scope, environ["wsgi.input"])
-        assert list(environ.items()) == list(general.items())
+    _assert_environs_are_the_general_ones(monkeypatch, scopes * 2, environs)
 
 
 def test_a_connection_seen_again_gets_a_template_of_its_own(

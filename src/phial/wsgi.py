@@ -160,8 +160,10 @@ def _emit_response(
     body = response.response
     if (
         body.__class__ is list
-        and response.__class__ is app.response_class
         and app._lane  # the response class keeps Werkzeug's emission (see _lane_allowed)
+        # (The class the lane checked at the start of this request: with the
+        # lane on, the driver compared it with app.response_class already.)
+        and response.__class__ is app._lane_classes[1]
         and len(body) == 1
         and body[0].__class__ is bytes
         and response.headers.__class__ is _SafeHeaders
